@@ -1,0 +1,320 @@
+// The WebGPU plumbing every op uses: tensors on GPU buffers, a buffer pool, a
+// pipeline cache, one command encoder that collects a whole training step, and
+// readback. Op files in src/gpu/ops/ only ever call `ctx.dispatch(...)`.
+//
+// Why one encoder: submitting is costly, and reading back in the middle of a step
+// stalls the GPU. So dispatches pile up in one compute pass until someone needs a
+// value on the CPU (read) or calls flush() at the end of a step.
+
+import { KERNELS } from "./kernels.generated.js";
+import {
+  type BackendStats, type DType, type RawTensor, type Shape,
+  DeviceLimitError, FreedTensorError, fmtShape, shapeSize,
+} from "../tensor/backend.js";
+
+/** Storage shared by a tensor and its reshaped views. */
+export class GpuStorage {
+  refs = 1;
+  constructor(readonly buffer: GPUBuffer, readonly bytes: number) {}
+}
+
+export class GpuTensor implements RawTensor {
+  readonly size: number;
+  private released = false;
+  constructor(readonly storage: GpuStorage, readonly shape: Shape, readonly dtype: DType) {
+    this.size = shapeSize(shape);
+  }
+  get freed(): boolean {
+    return this.released;
+  }
+  get buffer(): GPUBuffer {
+    if (this.released) throw new FreedTensorError(`a tensor of shape ${fmtShape(this.shape)} was used after it was freed`);
+    return this.storage.buffer;
+  }
+  /** marks this handle dead; returns true when the storage has no other users */
+  release(): boolean {
+    if (this.released) return false;
+    this.released = true;
+    return --this.storage.refs === 0;
+  }
+}
+
+const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
+const UNIFORM_USAGE = 0x40 /* UNIFORM */ | 0x08; /* COPY_DST */
+const READBACK_USAGE = 0x01 /* MAP_READ */ | 0x08; /* COPY_DST */
+
+/**
+ * Buffers are kept by size class (powers of two, ≥ 256 bytes) and reused.
+ * A buffer freed while the current encoder is still open may still be read by a
+ * queued dispatch. Later dispatches in the same encoder may overwrite it (they run
+ * in order), but queue.writeBuffer would run *before* the encoder is submitted, so
+ * uploads only take buffers that were free before the encoder opened.
+ */
+class BufferPool {
+  private settled = new Map<number, GPUBuffer[]>();
+  private recent = new Map<number, GPUBuffer[]>();
+  liveBytes = 0;
+  pooledBytes = 0;
+  constructor(private device: GPUDevice) {}
+
+  static sizeClass(bytes: number): number {
+    let s = 256;
+    while (s < bytes) s *= 2;
+    return s;
+  }
+
+  acquire(bytes: number, forUpload: boolean): GPUBuffer {
+    const cls = BufferPool.sizeClass(bytes);
+    const lists = forUpload ? [this.settled] : [this.recent, this.settled];
+    this.liveBytes += cls;
+    for (const m of lists) {
+      const b = m.get(cls)?.pop();
+      if (b) return b;
+    }
+    this.pooledBytes += cls;
+    return this.device.createBuffer({ size: cls, usage: STORAGE_USAGE });
+  }
+
+  release(buffer: GPUBuffer): void {
+    const cls = buffer.size;
+    this.liveBytes -= cls;
+    let list = this.recent.get(cls);
+    if (!list) this.recent.set(cls, (list = []));
+    list.push(buffer);
+  }
+
+  /** after a submit every freed buffer is safe for uploads too */
+  settle(): void {
+    for (const [cls, list] of this.recent) {
+      let dst = this.settled.get(cls);
+      if (!dst) this.settled.set(cls, (dst = []));
+      dst.push(...list);
+    }
+    this.recent.clear();
+  }
+
+  destroy(): void {
+    for (const m of [this.settled, this.recent]) for (const list of m.values()) for (const b of list) b.destroy();
+    this.settled.clear();
+    this.recent.clear();
+  }
+}
+
+/** Values of a kernel's uniform `Params` struct, in declaration order; each is a u32, i32 or f32. */
+export type UniformValue = { u32: number } | { i32: number } | { f32: number } | number;
+
+export interface DispatchSpec {
+  /** file name in kernels/ without .wgsl */
+  kernel: string;
+  /** entry point; default "main" */
+  entry?: string;
+  /** pipeline-overridable constants (`override` declarations), part of the cache key */
+  constants?: Record<string, number>;
+  /** bound as @binding(0), (1), ... in group 0, in order */
+  buffers: (GpuTensor | GPUBuffer)[];
+  /**
+   * bound right after the buffers as a uniform struct. A plain number is a u32.
+   * Fields are 4 bytes each; WGSL struct layout must match (no vec3 padding surprises).
+   */
+  uniforms?: UniformValue[];
+  /** workgroup counts; a count larger than the device limit is folded into y by the caller */
+  workgroups: [number, number?, number?];
+  /** floating-point operations this dispatch performs (for GFLOP/s read-outs) */
+  flops?: number;
+}
+
+export class GpuContext {
+  readonly pool: BufferPool;
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private modules = new Map<string, GPUShaderModule>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private uniformFree: GPUBuffer[] = [];
+  private uniformUsed: GPUBuffer[] = [];
+  readonly maxBinding: number;
+  readonly maxWorkgroups: number;
+  counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, flops: 0 };
+  private lostMessage: string | null = null;
+
+  constructor(readonly device: GPUDevice) {
+    this.pool = new BufferPool(device);
+    this.maxBinding = Number(device.limits.maxStorageBufferBindingSize);
+    this.maxWorkgroups = Number(device.limits.maxComputeWorkgroupsPerDimension);
+    device.lost.then((info) => {
+      this.lostMessage = `the GPU device was lost (${info.reason}): ${info.message}`;
+    });
+  }
+
+  get lost(): string | null {
+    return this.lostMessage;
+  }
+
+  // ---- tensors ------------------------------------------------------------
+
+  private checkSize(shape: Shape): number {
+    const bytes = shapeSize(shape) * 4;
+    if (bytes > this.maxBinding) {
+      throw new DeviceLimitError(
+        `a tensor of shape ${fmtShape(shape)} needs ${bytes} bytes, more than this device's maxStorageBufferBindingSize (${this.maxBinding})`,
+      );
+    }
+    return bytes;
+  }
+
+  /** a new tensor whose contents a kernel will fully write */
+  empty(shape: Shape, dtype: DType): GpuTensor {
+    const bytes = this.checkSize(shape);
+    return new GpuTensor(new GpuStorage(this.pool.acquire(Math.max(bytes, 4), false), bytes), [...shape], dtype);
+  }
+
+  upload(data: ArrayLike<number>, shape: Shape, dtype: DType): GpuTensor {
+    const bytes = this.checkSize(shape);
+    const buffer = this.pool.acquire(Math.max(bytes, 4), true);
+    const host = dtype === "i32" ? Int32Array.from(data) : Float32Array.from(data);
+    if (host.byteLength > 0) this.device.queue.writeBuffer(buffer, 0, host);
+    this.counters.uploads++;
+    return new GpuTensor(new GpuStorage(buffer, bytes), [...shape], dtype);
+  }
+
+  view(t: GpuTensor, shape: Shape): GpuTensor {
+    void t.buffer; // throws if freed
+    t.storage.refs++;
+    return new GpuTensor(t.storage, [...shape], t.dtype);
+  }
+
+  free(t: GpuTensor): void {
+    if (t.release()) this.pool.release(t.storage.buffer);
+  }
+
+  // ---- pipelines and dispatch ----------------------------------------------
+
+  pipeline(kernel: string, entry = "main", constants?: Record<string, number>): GPUComputePipeline {
+    const key = `${kernel}:${entry}:${constants ? JSON.stringify(constants) : ""}`;
+    let p = this.pipelines.get(key);
+    if (p) return p;
+    let module = this.modules.get(kernel);
+    if (!module) {
+      const code = KERNELS[kernel];
+      if (code === undefined) throw new Error(`no kernel named "${kernel}" in kernels/ (did you run npm run gen?)`);
+      module = this.device.createShaderModule({ code, label: kernel });
+      this.modules.set(kernel, module);
+    }
+    p = this.device.createComputePipeline({
+      label: key,
+      layout: "auto",
+      compute: { module, entryPoint: entry, ...(constants ? { constants } : {}) },
+    });
+    this.pipelines.set(key, p);
+    return p;
+  }
+
+  private uniformBuffer(values: UniformValue[]): GPUBuffer {
+    const data = new ArrayBuffer(Math.max(16, Math.ceil((values.length * 4) / 16) * 16));
+    const view = new DataView(data);
+    values.forEach((v, i) => {
+      if (typeof v === "number") view.setUint32(i * 4, v, true);
+      else if ("u32" in v) view.setUint32(i * 4, v.u32, true);
+      else if ("i32" in v) view.setInt32(i * 4, v.i32, true);
+      else view.setFloat32(i * 4, v.f32, true);
+    });
+    // Uniform buffers are written with queue.writeBuffer, so one is never reused
+    // before the encoder that reads it has been submitted.
+    let buf = this.uniformFree.findIndex((b) => b.size === data.byteLength);
+    const buffer = buf >= 0 ? this.uniformFree.splice(buf, 1)[0]! : this.device.createBuffer({ size: data.byteLength, usage: UNIFORM_USAGE });
+    this.device.queue.writeBuffer(buffer, 0, data);
+    this.uniformUsed.push(buffer);
+    return buffer;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (this.lostMessage) throw new Error(this.lostMessage);
+    this.encoder ??= this.device.createCommandEncoder();
+    this.pass ??= this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    return this.encoder;
+  }
+
+  dispatch(spec: DispatchSpec): void {
+    const [x, y = 1, z = 1] = spec.workgroups;
+    if (x === 0 || y === 0 || z === 0) return; // nothing to do (an empty tensor)
+    if (x > this.maxWorkgroups || y > this.maxWorkgroups || z > this.maxWorkgroups) {
+      throw new DeviceLimitError(`${spec.kernel}: ${x}×${y}×${z} workgroups exceeds the device limit of ${this.maxWorkgroups} per dimension`);
+    }
+    const pipeline = this.pipeline(spec.kernel, spec.entry, spec.constants);
+    const entries: GPUBindGroupEntry[] = spec.buffers.map((b, i) => ({
+      binding: i,
+      resource: { buffer: b instanceof GpuTensor ? b.buffer : b },
+    }));
+    if (spec.uniforms) entries.push({ binding: entries.length, resource: { buffer: this.uniformBuffer(spec.uniforms) } });
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.counters.dispatches++;
+    this.counters.flops += spec.flops ?? 0;
+  }
+
+  /** Split n workgroups into (x, y) with x ≤ the device limit; kernels compute id = gid.x + gid.y * nx. */
+  grid(n: number): [number, number] {
+    if (n <= this.maxWorkgroups) return [n, 1];
+    const y = Math.ceil(n / this.maxWorkgroups);
+    return [Math.ceil(n / y), y];
+  }
+
+  /** encoder-ordered buffer copy (used by layout ops that are plain copies) */
+  copy(src: GpuTensor, srcOffsetBytes: number, dst: GpuTensor, dstOffsetBytes: number, bytes: number): void {
+    if (bytes === 0) return;
+    this.endPass().copyBufferToBuffer(src.buffer, srcOffsetBytes, dst.buffer, dstOffsetBytes, bytes);
+  }
+
+  /** Submit everything queued so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    const enc = this.endPass();
+    this.device.queue.submit([enc.finish()]);
+    this.encoder = null;
+    this.counters.submits++;
+    this.pool.settle();
+    this.uniformFree.push(...this.uniformUsed);
+    this.uniformUsed = [];
+  }
+
+  /** Copy a tensor to the host. Submits the current encoder. */
+  async read(t: GpuTensor): Promise<Float32Array | Int32Array> {
+    const bytes = t.size * 4;
+    const staging = this.device.createBuffer({ size: Math.max(bytes, 4), usage: READBACK_USAGE });
+    if (bytes > 0) this.endPass().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
+    this.flush();
+    this.counters.readbacks++;
+    await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
+    const copy = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    return t.dtype === "i32" ? new Int32Array(copy) : new Float32Array(copy);
+  }
+
+  stats(): BackendStats {
+    return { ...this.counters, liveBytes: this.pool.liveBytes, pooledBytes: this.pool.pooledBytes };
+  }
+
+  resetStats(): void {
+    this.counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, flops: 0 };
+  }
+
+  destroy(): void {
+    this.flush();
+    this.pool.destroy();
+    for (const b of [...this.uniformFree, ...this.uniformUsed]) b.destroy();
+    this.uniformFree = [];
+    this.uniformUsed = [];
+  }
+}
