@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// The r1-lab command. The library is TypeScript; tsx compiles it on the fly so the
+// CLI always runs the code you see in src/ (no separate build step to forget).
+import { register } from "tsx/esm/api";
+register();
+const { main } = await import("../src/cli/main.ts");
+process.exitCode = await main(process.argv.slice(2));

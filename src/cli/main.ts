@@ -1,0 +1,36 @@
+// The r1-lab command line. Each subcommand lives in its own file.
+import { UsageError } from "./args.js";
+import { info } from "./info.js";
+
+const USAGE = `usage: r1-lab <command> [flags]
+
+commands:
+  info      the WebGPU adapter, its features and limits (--json)
+
+common flags: --preset <ci|default> --seed N --out DIR --from CHECKPOINT --backend <webgpu|cpu> --json`;
+
+type Command = (argv: string[], print: (s: string) => void) => Promise<number>;
+const COMMANDS: Record<string, Command> = { info };
+
+export async function main(argv: string[], print: (s: string) => void = (s) => console.log(s)): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    print(USAGE);
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`r1-lab: unknown command "${name}" (try: ${Object.keys(COMMANDS).join(", ")})`);
+    return 2;
+  }
+  try {
+    return await cmd(rest, print);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`r1-lab ${name}: ${e.message}`);
+      return 2;
+    }
+    console.error(`r1-lab ${name}: ${(e as Error).message}`);
+    return 1;
+  }
+}
