@@ -1,0 +1,2 @@
+export { CpuBackend, type CpuBackendOptions, type CpuPrecision } from "./backend.js";
+export { CpuTensor } from "./tensor.js";

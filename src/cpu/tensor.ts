@@ -1,0 +1,55 @@
+// Storage and tensor handles of the CPU backend.
+//
+// A CpuTensor is a view: a shape and dtype over a reference-counted Storage.
+// reshape() makes a second view over the same Storage; free() on a view marks
+// that view freed and drops one reference; the storage is released (its bytes
+// leave `liveBytes`) when the last view is freed.
+
+import type { DType, HostArray, RawTensor, Shape } from "../tensor/backend.js";
+
+export class CpuStorage {
+  refs = 1;
+  constructor(public data: HostArray) {}
+  get byteLength(): number {
+    return this.data.byteLength;
+  }
+}
+
+/** what a tensor needs to know about the backend that made it */
+export interface CpuTensorOwner {
+  /** true once the backend was destroyed: every tensor it made then reads as freed */
+  readonly destroyed: boolean;
+}
+
+export class CpuTensor implements RawTensor {
+  readonly shape: Shape;
+  readonly size: number;
+  private _freed = false;
+
+  constructor(
+    /** the backend that made this tensor (tensors cannot be mixed across backends) */
+    readonly owner: CpuTensorOwner,
+    shape: Shape,
+    readonly dtype: DType,
+    readonly storage: CpuStorage,
+  ) {
+    this.shape = Object.freeze([...shape]);
+    this.size = storage.data.length;
+  }
+
+  get freed(): boolean {
+    return this._freed || this.owner.destroyed;
+  }
+
+  /** the typed array behind this view (shared with other views of the same storage) */
+  get data(): HostArray {
+    return this.storage.data;
+  }
+
+  /** mark this view freed; returns true when that released the last reference */
+  markFreed(): boolean {
+    this._freed = true;
+    this.storage.refs--;
+    return this.storage.refs === 0;
+  }
+}
