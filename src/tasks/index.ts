@@ -1,0 +1,9 @@
+// The task world in one import: generator, splits, tokenizer, chat template,
+// verifier and rule rewards, and the pretraining textbook.
+export * from "./rng.js";
+export * from "./splits.js";
+export * from "./arithmetic.js";
+export * from "./tokenizer.js";
+export * from "./template.js";
+export * from "./verifier.js";
+export * from "./corpus.js";
