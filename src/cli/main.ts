@@ -1,16 +1,20 @@
 // The r1-lab command line. Each subcommand lives in its own file.
 import { UsageError } from "./args.js";
 import { info } from "./info.js";
+import { sample } from "./sample.js";
+import { train } from "./train.js";
 
 const USAGE = `usage: r1-lab <command> [flags]
 
 commands:
   info      the WebGPU adapter, its features and limits (--json)
+  train     train a stage and write its run record: train pretrain --preset ci --seed 1 --out runs/pre
+  sample    continue a prompt with a trained model: sample --from runs/pre --prompt "47+38="
 
 common flags: --preset <ci|default> --seed N --out DIR --from CHECKPOINT --backend <webgpu|cpu> --json`;
 
 type Command = (argv: string[], print: (s: string) => void) => Promise<number>;
-const COMMANDS: Record<string, Command> = { info };
+const COMMANDS: Record<string, Command> = { info, train, sample };
 
 export async function main(argv: string[], print: (s: string) => void = (s) => console.log(s)): Promise<number> {
   const [name, ...rest] = argv;

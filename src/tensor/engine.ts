@@ -84,9 +84,6 @@ export class Tensor {
   }
 }
 
-/** What a scope returns: a tensor, or arrays/objects containing tensors. */
-type Keepable = Tensor | readonly Keepable[] | { readonly [k: string]: unknown } | number | string | boolean | null | undefined | void;
-
 export class Engine {
   private tape: TapeEntry[] = [];
   private gradEnabled = true;
@@ -121,13 +118,21 @@ export class Engine {
     return t;
   }
 
+  /** overwrite a tensor's contents in place (loading checkpoints, finite differences) */
+  assign(t: Tensor, data: ArrayLike<number>): void {
+    if (data.length !== t.size) throw new ShapeError(`assign: ${data.length} values for a tensor of shape ${fmtShape(t.shape)}`);
+    const src = this.backend.upload(data, t.shape, t.dtype);
+    this.backend.writeSlice(t.raw, src, 0, 0);
+    this.backend.free(src);
+  }
+
   // ---- memory scopes -------------------------------------------------------------
 
   /**
    * Run fn; afterwards free every tensor it created except those it returns or
    * keep()s. Works with async functions too (await the result).
    */
-  scope<T extends Keepable | Promise<Keepable>>(fn: () => T): T {
+  scope<T>(fn: () => T): T {
     const created = new Set<Tensor>();
     const tapeStart = this.tape.length;
     this.scopes.push(created);

@@ -1,0 +1,46 @@
+// Counts what one training step of a small transformer costs the device:
+// dispatches, submits, readbacks, uploads and pool bytes. Run:
+//   node --import tsx bench/step-counts.ts [--backend webgpu|cpu] [--json]
+import { createBackend } from "../src/tensor/create.js";
+import { Engine } from "../src/tensor/engine.js";
+import { GPT } from "../src/nn/gpt.js";
+import { AdamW } from "../src/optim/adamw.js";
+import { Rng } from "../src/tensor/random.js";
+import { trainStep } from "../src/train/step.js";
+import { PRETRAIN_PRESETS } from "../src/train/presets.js";
+
+export async function stepCounts(kind: "webgpu" | "cpu" = "webgpu") {
+  const backend = await createBackend(kind);
+  try {
+    const engine = new Engine(backend);
+    const cfg = PRETRAIN_PRESETS.ci;
+    const model = new GPT(engine, cfg.model, 1);
+    const rng = new Rng(1);
+    const B = cfg.batchSize, T = cfg.seqLen;
+    const ids = engine.tensor(Array.from({ length: B * T }, () => rng.int(cfg.model.vocabSize)), [B, T], "i32");
+    const targets = engine.tensor(Array.from({ length: B * T }, () => rng.int(cfg.model.vocabSize)), [B, T], "i32");
+    const opt = new AdamW(engine, model.parameters().map((p) => p.tensor));
+    await trainStep(engine, opt, () => model.loss(ids, targets), 1e-3, 0); // warm-up: pipelines compiled
+    backend.resetStats();
+    await trainStep(engine, opt, () => model.loss(ids, targets), 1e-3, 1);
+    const s = backend.stats();
+    const result = {
+      backend: backend.description,
+      model: `GPT ${cfg.model.nLayers} layers, d=${cfg.model.dModel}, ${cfg.model.nHeads} heads (${cfg.model.nKvHeads} KV), batch ${B}×${T}, ${model.parameterCount()} parameters`,
+      dispatches: s.dispatches, submits: s.submits, readbacks: s.readbacks, uploads: s.uploads,
+      pooled_bytes: s.pooledBytes, live_bytes: s.liveBytes, flops: s.flops,
+    };
+    opt.dispose();
+    model.dispose();
+    return result;
+  } finally {
+    backend.destroy();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const kind = process.argv.includes("cpu") ? "cpu" : "webgpu";
+  const r = await stepCounts(kind);
+  if (process.argv.includes("--json")) console.log(JSON.stringify(r, null, 2));
+  else for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(14)} ${v}`);
+}

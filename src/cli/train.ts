@@ -1,0 +1,107 @@
+// r1-lab train <stage>: run a training stage and write its run record:
+// metrics.jsonl, summary.json, config.json, model.safetensors (+ optimizer.safetensors
+// so the run can be resumed with --from).
+import { existsSync } from "node:fs";
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { appendMetrics, readConfig, readModel, writeConfig, writeModel, writeSummary } from "../io/run-record-node.js";
+import { decodeSafetensors, encodeSafetensors } from "../io/safetensors.js";
+import type { RunSummary } from "../io/run-record.js";
+import { Engine } from "../tensor/engine.js";
+import { createBackendWithReport } from "../tensor/create.js";
+import { PretrainRun, type ResumeState } from "../train/pretrain.js";
+import { pretrainPreset, PRESET_NAMES } from "../train/presets.js";
+import { UsageError, COMMON_OPTIONS, parse, intFlag, choiceFlag } from "./args.js";
+import { Progress } from "./progress.js";
+
+export const STAGES = ["pretrain"] as const;
+
+export async function train(argv: string[], print: (s: string) => void): Promise<number> {
+  const { values, positionals } = parse(argv, { ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" } });
+  const stage = positionals[0];
+  if (!stage) throw new UsageError(`which stage? (${STAGES.join(", ")})`);
+  if (!(STAGES as readonly string[]).includes(stage)) throw new UsageError(`unknown stage "${stage}" (available: ${STAGES.join(", ")})`);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  const preset = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
+  const seed = intFlag("seed", values.seed, 1);
+  const backendKind = choiceFlag("backend", values.backend, ["webgpu", "cpu", "auto"] as const, "auto");
+  const out = values.out;
+  if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
+  const config = pretrainPreset(preset);
+  if (values.steps !== undefined) config.steps = intFlag("steps", values.steps, config.steps, 1);
+
+  // --stop-after N: take N steps of the full schedule and save; --from continues it later
+  const stopAfter = intFlag("stop-after", values["stop-after"], config.steps, 1);
+
+  let resume: ResumeState | undefined;
+  if (values.from) {
+    const from = values.from;
+    const saved = (await readConfig(from)) as { step?: number; train?: unknown };
+    const { tensors } = await readModel(from);
+    const optPath = join(from, "optimizer.safetensors");
+    const optimizer = existsSync(optPath) ? decodeSafetensors(new Uint8Array(await readFile(optPath))).tensors : undefined;
+    resume = { model: tensors, ...(optimizer ? { optimizer } : {}), step: optimizer ? Number(saved.step ?? 0) : 0 };
+  }
+
+  const { backend, report, fallbackReason } = await createBackendWithReport(backendKind);
+  if (fallbackReason) process.stderr.write(`note: using the CPU engine: ${fallbackReason}\n`);
+  const adapter = report?.available ? [report.vendor, report.architecture, report.description].filter(Boolean).join(" / ") : "cpu";
+  const engine = new Engine(backend);
+  const started = Date.now();
+  let run: PretrainRun | null = null;
+  try {
+    run = new PretrainRun(engine, config, seed, resume);
+    await mkdir(out, { recursive: true });
+    if (!resume) await writeFile(join(out, "metrics.jsonl"), "");
+    const progress = new Progress(config.steps, `pretrain (${preset}, ${backend.name})`);
+    let last: Awaited<ReturnType<PretrainRun["next"]>> | null = null;
+    let lastVal = NaN;
+    const save = async () => {
+      const ck = await run!.checkpoint();
+      await writeModel(out, ck.model, { stage: "pretrain", step: String(run!.step) });
+      await writeFile(join(out, "optimizer.safetensors"), encodeSafetensors(ck.optimizer, { step: String(run!.step) }));
+      await writeConfig(out, { stage: "pretrain", preset, seed, step: run!.step, model: config.model, train: config });
+    };
+    while (!run.done && run.step < stopAfter) {
+      last = await run.next();
+      if (last.val_loss !== undefined) lastVal = last.val_loss;
+      await appendMetrics(out, last as never);
+      progress.update(run.step, `loss ${last.loss.toFixed(3)}${Number.isNaN(lastVal) ? "" : ` · val ${lastVal.toFixed(3)}`}`);
+      if (run.step % config.evalEvery === 0 && !run.done) await save();
+    }
+    await save();
+    if (!run.done) {
+      print(`stopped after step ${run.step} of ${config.steps}; continue with --from ${out}`);
+      return 0;
+    }
+    const held = await run.heldoutAccuracy();
+    const summary: RunSummary = {
+      command: `r1-lab train pretrain --preset ${preset} --seed ${seed} --backend ${backend.name} --out ${out}${values.steps ? ` --steps ${config.steps}` : ""}${values.from ? ` --from ${values.from}` : ""}`,
+      stage: "pretrain", preset, seed, backend: backend.name, adapter,
+      wall_s: (Date.now() - started) / 1000,
+      params: run.model.parameterCount(),
+      metrics: {
+        loss: last ? round(last.loss) : null,
+        val_loss: round(lastVal),
+        unigram_val_loss: round(run.unigramValLoss),
+        heldout_accuracy: held.accuracy,
+        steps: run.step,
+        tokens_seen: run.step * config.batchSize * config.seqLen,
+      },
+      flops_per_token: run.model.flopsPerToken(config.seqLen),
+      config,
+    };
+    await writeSummary(out, summary);
+    if (values.json) print(JSON.stringify(summary, null, 2));
+    else print(`done: val_loss ${summary.metrics.val_loss} (unigram ${summary.metrics.unigram_val_loss}), held-out direct accuracy ${(held.accuracy * 100).toFixed(1)}% · ${summary.wall_s.toFixed(1)} s · run record in ${out}`);
+    return 0;
+  } finally {
+    run?.dispose();
+    backend.destroy();
+  }
+}
+
+/** metrics are rounded so re-runs compare equal despite float noise in the last digits */
+function round(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}

@@ -1,0 +1,120 @@
+// Batched generation with a KV cache.
+//
+// The prompt is run once through the model (prefill), which fills each layer's
+// key/value cache; after that every new token costs one forward pass over a single
+// position that attends to the cached keys and values, instead of re-running the
+// whole sequence. Sequences in a batch share one prompt length (GRPO samples a
+// group of answers to the same prompt, so its batches always do).
+
+import type { GPT } from "../nn/gpt.js";
+import type { Tensor } from "../tensor/engine.js";
+import { Rng } from "../tensor/random.js";
+import { sampleToken, validateSampling, type SamplingOptions } from "./sampling.js";
+
+export interface GenerateOptions extends SamplingOptions {
+  maxNewTokens: number;
+  /** token ids that end a sequence (EOS, </answer>); the stop token is kept */
+  stopTokens: readonly number[];
+  seed: number;
+  /** called after every decoding step with the tokens so far (for live samples) */
+  onToken?: (step: number, tokens: readonly number[][]) => void;
+}
+
+export interface Generation {
+  /** new tokens per sequence (prompt excluded) */
+  tokens: number[][];
+  /** true where a stop token ended the sequence (false: ran out of maxNewTokens) */
+  stopped: boolean[];
+}
+
+export async function generate(model: GPT, prompts: readonly (readonly number[])[], o: GenerateOptions): Promise<Generation> {
+  validateSampling(o);
+  const B = prompts.length;
+  if (B === 0) return { tokens: [], stopped: [] };
+  const Tp = prompts[0]!.length;
+  if (Tp === 0) throw new Error("generate: prompts must not be empty (start them with BOS)");
+  if (prompts.some((p) => p.length !== Tp)) throw new Error("generate: every prompt in a batch must have the same length");
+  const maxLen = model.config.maxSeqLen;
+  const budget = Math.min(o.maxNewTokens, maxLen - Tp);
+  if (budget <= 0) throw new Error(`generate: the prompt (${Tp} tokens) leaves no room in maxSeqLen ${maxLen}`);
+
+  const e = model.engine;
+  const V = model.config.vocabSize;
+  const rng = new Rng(o.seed);
+  const stop = new Set(o.stopTokens);
+  const out: number[][] = prompts.map(() => []);
+  const done = new Array<boolean>(B).fill(false);
+  const cache = model.newCache(B);
+  try {
+    let input: number[] = prompts.flat();
+    let T = Tp;
+    let pos = 0;
+    for (let step = 0; step < budget; step++) {
+      // logits of the last position of every sequence: [B, V]
+      const last: Tensor = e.scope(() =>
+        e.noGrad(() => {
+          const ids = e.tensor(input, [B, T], "i32");
+          const logits = model.forward(ids, cache, pos); // [B·T, V]
+          return T === 1 ? logits : e.reshape(e.slice(e.reshape(logits, [B, T, V]), 1, T - 1, T), [B, V]);
+        }),
+      );
+      const rows = await last.data();
+      last.dispose();
+      pos += T;
+      const next: number[] = [];
+      for (let b = 0; b < B; b++) {
+        const tok = done[b] ? out[b]![out[b]!.length - 1]! : sampleToken(rows, b * V, V, o, rng);
+        if (!done[b]) {
+          out[b]!.push(tok);
+          if (stop.has(tok)) done[b] = true;
+        }
+        next.push(tok);
+      }
+      o.onToken?.(step, out);
+      if (done.every(Boolean)) break;
+      input = next;
+      T = 1;
+    }
+  } finally {
+    model.freeCache(cache);
+  }
+  return { tokens: out, stopped: done };
+}
+
+/**
+ * The same greedy/sampled decoding without a cache: every step re-runs the whole
+ * sequence. Slow, and only here so tests can check the cached path against it.
+ */
+export async function generateWithoutCache(model: GPT, prompts: readonly (readonly number[])[], o: GenerateOptions): Promise<Generation> {
+  validateSampling(o);
+  const e = model.engine;
+  const V = model.config.vocabSize;
+  const B = prompts.length;
+  const rng = new Rng(o.seed);
+  const stop = new Set(o.stopTokens);
+  const seqs = prompts.map((p) => [...p]);
+  const out: number[][] = prompts.map(() => []);
+  const done = new Array<boolean>(B).fill(false);
+  const budget = Math.min(o.maxNewTokens, model.config.maxSeqLen - prompts[0]!.length);
+  for (let step = 0; step < budget; step++) {
+    const T = seqs[0]!.length;
+    const last = e.scope(() =>
+      e.noGrad(() => {
+        const logits = model.forward(e.tensor(seqs.flat(), [B, T], "i32"));
+        return e.reshape(e.slice(e.reshape(logits, [B, T, V]), 1, T - 1, T), [B, V]);
+      }),
+    );
+    const rows = await last.data();
+    last.dispose();
+    for (let b = 0; b < B; b++) {
+      const tok = done[b] ? seqs[b]![T - 1]! : sampleToken(rows, b * V, V, o, rng);
+      if (!done[b]) {
+        out[b]!.push(tok);
+        if (stop.has(tok)) done[b] = true;
+      }
+      seqs[b]!.push(tok);
+    }
+    if (done.every(Boolean)) break;
+  }
+  return { tokens: out, stopped: done };
+}

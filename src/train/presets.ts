@@ -1,0 +1,44 @@
+// Named configurations. `ci` finishes in minutes on a software adapter (tests
+// use it); `default` is what the lesson pages run.
+import type { GPTConfig } from "../nn/gpt.js";
+import { vocabSize } from "../tasks/index.js";
+
+export interface PretrainConfig {
+  model: GPTConfig;
+  batchSize: number;
+  /** context length of a training window */
+  seqLen: number;
+  steps: number;
+  lr: number;
+  warmupSteps: number;
+  minLrRatio: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  /** evaluate validation loss every this many steps (and at the end) */
+  evalEvery: number;
+  /** validation batches per evaluation */
+  evalBatches: number;
+  /** held-out direct questions to score at the end */
+  heldoutQuestions: number;
+}
+
+export const PRESET_NAMES = ["ci", "default"] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+export const PRETRAIN_PRESETS: Record<PresetName, PretrainConfig> = {
+  ci: {
+    model: { vocabSize, dModel: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, dFF: 64, maxSeqLen: 64, ropeTheta: 10000, tiedHead: true, normEps: 1e-5 },
+    batchSize: 8, seqLen: 48, steps: 150, lr: 3e-3, warmupSteps: 15, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
+    evalEvery: 50, evalBatches: 4, heldoutQuestions: 20,
+  },
+  default: {
+    model: { vocabSize, dModel: 64, nLayers: 3, nHeads: 4, nKvHeads: 2, dFF: 160, maxSeqLen: 128, ropeTheta: 10000, tiedHead: true, normEps: 1e-5 },
+    batchSize: 16, seqLen: 96, steps: 1500, lr: 3e-3, warmupSteps: 100, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
+    evalEvery: 100, evalBatches: 8, heldoutQuestions: 100,
+  },
+};
+
+export function pretrainPreset(name: string): PretrainConfig {
+  if (!(PRESET_NAMES as readonly string[]).includes(name)) throw new Error(`unknown preset "${name}" (choose ${PRESET_NAMES.join(" or ")})`);
+  return structuredClone(PRETRAIN_PRESETS[name as PresetName]);
+}
