@@ -24,11 +24,21 @@ export async function stepCounts(kind: "webgpu" | "cpu" = "webgpu") {
     backend.resetStats();
     await trainStep(engine, opt, () => model.loss(ids, targets), 1e-3, 1);
     const s = backend.stats();
+    // Where the time goes, per kernel, from GPU timestamp queries (when the adapter has them).
+    let profile: { kernel: string; ms: number; count: number }[] = [];
+    if ("ctx" in backend) {
+      const ctx = (backend as unknown as { ctx: import("../src/gpu/context.js").GpuContext }).ctx;
+      if (ctx.startProfiling()) {
+        await trainStep(engine, opt, () => model.loss(ids, targets), 1e-3, 2);
+        profile = await ctx.readProfile();
+      }
+    }
     const result = {
       backend: backend.description,
       model: `GPT ${cfg.model.nLayers} layers, d=${cfg.model.dModel}, ${cfg.model.nHeads} heads (${cfg.model.nKvHeads} KV), batch ${B}×${T}, ${model.parameterCount()} parameters`,
       dispatches: s.dispatches, submits: s.submits, readbacks: s.readbacks, uploads: s.uploads,
       pooled_bytes: s.pooledBytes, live_bytes: s.liveBytes, flops: s.flops,
+      gpu_ms_by_kernel: profile.map((p) => `${p.kernel} ${p.ms.toFixed(2)} ms (${p.count}×)`).join("; "),
     };
     opt.dispose();
     model.dispose();

@@ -135,6 +135,8 @@ export class GpuContext {
   readonly maxWorkgroups: number;
   counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, flops: 0 };
   private lostMessage: string | null = null;
+  /** per-dispatch GPU timing, when enabled and the adapter has timestamp queries */
+  private profiler: { querySet: GPUQuerySet; resolve: GPUBuffer; labels: string[]; capacity: number } | null = null;
 
   constructor(readonly device: GPUDevice) {
     this.pool = new BufferPool(device);
@@ -255,10 +257,25 @@ export class GpuContext {
     }));
     if (spec.uniforms) entries.push({ binding: entries.length, resource: { buffer: this.uniformBuffer(spec.uniforms) } });
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.computePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y, z);
+    const prof = this.profiler;
+    if (prof && prof.labels.length < prof.capacity) {
+      // Timestamps are written at pass boundaries, so a timed dispatch gets a pass of its own.
+      const enc = this.endPass();
+      const i = prof.labels.length;
+      prof.labels.push(spec.entry && spec.entry !== "main" ? `${spec.kernel}:${spec.entry}` : spec.kernel);
+      const pass = enc.beginComputePass({
+        timestampWrites: { querySet: prof.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+      });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
+      pass.end();
+    } else {
+      const pass = this.computePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
+    }
     this.counters.dispatches++;
     this.counters.flops += spec.flops ?? 0;
   }
@@ -302,6 +319,58 @@ export class GpuContext {
     return t.dtype === "i32" ? new Int32Array(copy) : new Float32Array(copy);
   }
 
+  /**
+   * Time the next `capacity` dispatches on the GPU with timestamp queries.
+   * Returns false when the adapter does not offer them.
+   */
+  startProfiling(capacity = 1024): boolean {
+    if (!this.device.features.has("timestamp-query")) return false;
+    this.stopProfiling();
+    this.profiler = {
+      querySet: this.device.createQuerySet({ type: "timestamp", count: 2 * capacity }),
+      resolve: this.device.createBuffer({ size: 16 * capacity, usage: 0x0200 /* QUERY_RESOLVE */ | 0x04 /* COPY_SRC */ }),
+      labels: [],
+      capacity,
+    };
+    return true;
+  }
+
+  /** GPU milliseconds per kernel (summed over its dispatches) since startProfiling; stops profiling */
+  async readProfile(): Promise<{ kernel: string; ms: number; count: number }[]> {
+    const prof = this.profiler;
+    if (!prof) return [];
+    const n = prof.labels.length;
+    const out = new Map<string, { ms: number; count: number }>();
+    if (n > 0) {
+      const staging = this.device.createBuffer({ size: 16 * n, usage: READBACK_USAGE });
+      const enc = this.endPass();
+      enc.resolveQuerySet(prof.querySet, 0, 2 * n, prof.resolve, 0);
+      enc.copyBufferToBuffer(prof.resolve, 0, staging, 0, 16 * n);
+      this.flush();
+      await staging.mapAsync(0x0001);
+      const ticks = new BigInt64Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      staging.destroy();
+      prof.labels.forEach((label, i) => {
+        const ns = Number(ticks[2 * i + 1]! - ticks[2 * i]!);
+        const e = out.get(label) ?? { ms: 0, count: 0 };
+        e.ms += Math.max(0, ns) / 1e6;
+        e.count++;
+        out.set(label, e);
+      });
+    }
+    this.stopProfiling();
+    return [...out].map(([kernel, v]) => ({ kernel, ...v })).sort((a, b) => b.ms - a.ms);
+  }
+
+  private stopProfiling(): void {
+    if (!this.profiler) return;
+    this.flush();
+    this.profiler.querySet.destroy();
+    this.profiler.resolve.destroy();
+    this.profiler = null;
+  }
+
   stats(): BackendStats {
     return { ...this.counters, liveBytes: this.pool.liveBytes, pooledBytes: this.pool.pooledBytes };
   }
@@ -311,6 +380,7 @@ export class GpuContext {
   }
 
   destroy(): void {
+    this.stopProfiling();
     this.flush();
     this.pool.destroy();
     for (const b of [...this.uniformFree, ...this.uniformUsed]) b.destroy();
