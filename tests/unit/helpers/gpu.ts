@@ -102,3 +102,20 @@ export function countDispatches(b: Backends, fn: () => void): number {
   fn();
   return b.gpu.stats().dispatches - before;
 }
+
+/**
+ * Run fn as if the device allowed only `limit` workgroups per grid dimension, so
+ * that ctx.grid folds even small launches into y. Kernels must then compute their
+ * linear ids from both dimensions — tested here without the millions of
+ * invocations a real 65535 limit takes (minutes on SwiftShader for row kernels).
+ */
+export async function withGridLimit<T>(b: Backends, limit: number, fn: () => Promise<T>): Promise<T> {
+  const ctx = b.gpu.ctx as { maxWorkgroups: number };
+  const real = ctx.maxWorkgroups;
+  ctx.maxWorkgroups = limit;
+  try {
+    return await fn();
+  } finally {
+    ctx.maxWorkgroups = real;
+  }
+}

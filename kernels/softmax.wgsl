@@ -1,0 +1,149 @@
+// Softmax and log-softmax over the last axis, and their backward rules.
+//
+// One workgroup per row: invocations stride over the row, then combine their
+// partial results in a tree through workgroup memory. The forward pass uses the
+// "online" softmax: each invocation keeps a running max m and a sum s of
+// exp(x − m), rescaling s whenever m grows, so a single tree reduction yields
+// both the max and the normaliser.
+
+override WG: u32 = 64u; // invocations per row, a power of two ≤ 256 (the host picks it)
+
+// the most negative finite f32: a starting max that exp() turns into an exact 0
+const LOWEST: f32 = -3.4028234663852886e38;
+
+var<workgroup> scratchM: array<f32, 256>;
+var<workgroup> scratchS: array<f32, 256>;
+
+// (m1, s1) ⊕ (m2, s2): both sums rescaled to the larger max
+fn mergeMaxSum(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+  let m = max(a.x, b.x);
+  return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
+}
+
+// Tree-combine every invocation's (max, sum) pair; all invocations get the result.
+fn groupMaxSum(v: vec2<f32>, lid: u32) -> vec2<f32> {
+  scratchM[lid] = v.x;
+  scratchS[lid] = v.y;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) {
+      let r = mergeMaxSum(vec2<f32>(scratchM[lid], scratchS[lid]), vec2<f32>(scratchM[lid + s], scratchS[lid + s]));
+      scratchM[lid] = r.x;
+      scratchS[lid] = r.y;
+    }
+    workgroupBarrier();
+  }
+  let result = vec2<f32>(scratchM[0], scratchS[0]);
+  workgroupBarrier(); // everyone has read the result before scratch is reused
+  return result;
+}
+
+fn groupSum(v: f32, lid: u32) -> f32 {
+  scratchS[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) {
+      scratchS[lid] += scratchS[lid + s];
+    }
+    workgroupBarrier();
+  }
+  let result = scratchS[0];
+  workgroupBarrier();
+  return result;
+}
+
+struct RowParams {
+  rows: u32,
+  n: u32,  // row length
+}
+
+// ---- forward --------------------------------------------------------------------------
+
+@group(0) @binding(0) var<storage, read> fwdX: array<f32>;
+@group(0) @binding(1) var<storage, read_write> fwdOut: array<f32>;
+@group(0) @binding(2) var<uniform> fp: RowParams;
+
+// running (max, Σexp(x − max)) of this invocation's share of the row
+fn localMaxSum(base: u32, lid: u32) -> vec2<f32> {
+  var m = LOWEST;
+  var s = 0.0;
+  for (var i = lid; i < fp.n; i += WG) {
+    let v = fwdX[base + i];
+    if (v > m) {
+      s = s * exp(m - v) + 1.0;
+      m = v;
+    } else {
+      s += exp(v - m);
+    }
+  }
+  return vec2<f32>(m, s);
+}
+
+// Rows past 65535 are folded into workgroup_id.y. The row index is the same for
+// the whole workgroup, so returning early keeps the barriers uniform.
+@compute @workgroup_size(WG)
+fn softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= fp.rows) { return; }
+  let base = row * fp.n;
+  let ms = groupMaxSum(localMaxSum(base, lid), lid);
+  let inv = 1.0 / ms.y;
+  for (var i = lid; i < fp.n; i += WG) {
+    fwdOut[base + i] = exp(fwdX[base + i] - ms.x) * inv;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn log_softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= fp.rows) { return; }
+  let base = row * fp.n;
+  let ms = groupMaxSum(localMaxSum(base, lid), lid);
+  let lse = ms.x + log(ms.y);
+  for (var i = lid; i < fp.n; i += WG) {
+    fwdOut[base + i] = fwdX[base + i] - lse;
+  }
+}
+
+// ---- backward -------------------------------------------------------------------------
+// softmax:     dx = y ⊙ (dy − Σ dy⊙y)
+// log-softmax: dx = dy − exp(y)·Σ dy      (exp(y) is the softmax)
+
+@group(0) @binding(0) var<storage, read> bwdY: array<f32>;
+@group(0) @binding(1) var<storage, read> bwdDy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> bwdDx: array<f32>;
+@group(0) @binding(3) var<uniform> bp: RowParams;
+
+@compute @workgroup_size(WG)
+fn softmax_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= bp.rows) { return; }
+  let base = row * bp.n;
+  var dot = 0.0;
+  for (var i = lid; i < bp.n; i += WG) {
+    dot += bwdDy[base + i] * bwdY[base + i];
+  }
+  dot = groupSum(dot, lid);
+  for (var i = lid; i < bp.n; i += WG) {
+    bwdDx[base + i] = bwdY[base + i] * (bwdDy[base + i] - dot);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn log_softmax_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                        @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= bp.rows) { return; }
+  let base = row * bp.n;
+  var total = 0.0;
+  for (var i = lid; i < bp.n; i += WG) {
+    total += bwdDy[base + i];
+  }
+  total = groupSum(total, lid);
+  for (var i = lid; i < bp.n; i += WG) {
+    bwdDx[base + i] = bwdDy[base + i] - exp(bwdY[base + i]) * total;
+  }
+}
