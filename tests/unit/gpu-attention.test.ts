@@ -1,0 +1,186 @@
+// WebGPU rope and fused attention (forward and backward) against the CPU twin:
+// causal and not, grouped-query attention, Dv ≠ D (as in Multi-head Latent
+// Attention), KV-cached decoding (kvLen < Tk), head sizes above the kernels' 64-wide
+// chunks (up to 256), and sizes of 1. Outputs come from a pool filled with NaN first.
+//
+// Tolerances (inputs ~ N(0, 1), scale 1/√D): the CPU accumulates in float64; the
+// GPU in float32, with exp/log from the GPU's math library.
+//   rope:            atol 5e-6 (positions < 40; the f32 angle pos·freq loses ~6e-8·pos)
+//   out, lse:        atol 1e-5, rtol 1e-5
+//   dq, dk, dv:      atol 2e-5, rtol 2e-5
+// (SwiftShader's worst errors are ~2e-6, so this leaves room for other GPUs' exp/log.)
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { CpuBackend } from "../../src/cpu/index.js";
+import {
+  type AttentionOptions, type Backend, type RawTensor, type RopeOptions, type Shape,
+  DTypeError, ShapeError, shapeSize,
+} from "../../src/tensor/backend.js";
+import { createBackend } from "../../src/tensor/create.js";
+import { assertClose } from "./helpers/assert-close.js";
+import { f32, mulberry32, normal } from "./helpers/random.js";
+
+const TOL_ROPE = { atol: 5e-6 };
+const TOL_FWD = { atol: 1e-5, rtol: 1e-5 };
+const TOL_BWD = { atol: 2e-5, rtol: 2e-5 };
+
+let cpu: Backend;
+let gpu: Backend;
+const rng = mulberry32(11);
+
+before(async () => {
+  cpu = new CpuBackend();
+  gpu = await createBackend("webgpu");
+});
+after(() => {
+  cpu?.destroy();
+  gpu?.destroy();
+});
+
+/** Fill pooled buffers of every size class up to `floats` with NaN, then free them. */
+function poison(be: Backend, floats: number, copies = 4): void {
+  const held = [];
+  for (let n = 64; ; n *= 2) {
+    for (let c = 0; c < copies; c++) held.push(be.upload(new Float32Array(n).fill(NaN), [n], "f32"));
+    if (n >= floats) break;
+  }
+  for (const t of held) be.free(t);
+}
+
+const randn = (shape: Shape) => f32(normal(rng, shapeSize(shape)));
+
+describe("gpu rope", () => {
+  const cases: [Shape, RopeOptions][] = [
+    [[2, 3, 2, 6], { pos0: 0, theta: 10000, inverse: false }],
+    [[2, 3, 2, 6], { pos0: 5, theta: 10000, inverse: true }],
+    [[1, 17, 3, 2], { pos0: 0, theta: 10000, inverse: false }],
+    [[1, 1, 1, 8], { pos0: 37, theta: 500, inverse: false }],
+  ];
+  for (const [shape, opts] of cases) {
+    test(`${JSON.stringify(shape)} ${JSON.stringify(opts)}`, async () => {
+      const x = randn(shape);
+      const want = cpu.rope(cpu.upload(x, shape, "f32"), opts);
+      const gx = gpu.upload(x, shape, "f32");
+      poison(gpu, x.length);
+      const got = gpu.rope(gx, opts);
+      assertClose(await gpu.read(got), await cpu.read(want), TOL_ROPE, "rope");
+    });
+  }
+
+  test("inverse undoes forward", async () => {
+    const shape = [1, 5, 2, 4];
+    const x = randn(shape);
+    const gx = gpu.upload(x, shape, "f32");
+    const y = gpu.rope(gx, { pos0: 3, theta: 10000, inverse: false });
+    const back = gpu.rope(y, { pos0: 3, theta: 10000, inverse: true });
+    assertClose(await gpu.read(back), x, { atol: 1e-5 }, "rope round trip");
+  });
+
+  test("odd head size is a ShapeError", () => {
+    const x = gpu.upload(new Float32Array(6), [1, 1, 2, 3], "f32");
+    assert.throws(() => gpu.rope(x, { pos0: 0, theta: 10000, inverse: false }), (e: Error) => e instanceof ShapeError && /rope/.test(e.message) && e.message.includes("[1, 1, 2, 3]"));
+  });
+});
+
+interface AttnCase {
+  name: string;
+  B: number;
+  Tq: number;
+  Tk: number;
+  Hq: number;
+  Hkv: number;
+  D: number;
+  Dv: number;
+  causal: boolean;
+  kvLen?: number;
+}
+
+const CASES: AttnCase[] = [
+  { name: "causal self-attention", B: 2, Tq: 5, Tk: 5, Hq: 2, Hkv: 2, D: 8, Dv: 8, causal: true },
+  { name: "GQA, not causal, Tq ≠ Tk", B: 1, Tq: 3, Tk: 7, Hq: 4, Hkv: 2, D: 6, Dv: 6, causal: false },
+  { name: "MLA-style Dv ≠ D, GQA group 3", B: 2, Tq: 4, Tk: 4, Hq: 3, Hkv: 1, D: 24, Dv: 17, causal: true },
+  { name: "KV cache: one new query", B: 2, Tq: 1, Tk: 9, Hq: 2, Hkv: 1, D: 8, Dv: 8, causal: true, kvLen: 6 },
+  { name: "KV cache: three new queries", B: 1, Tq: 3, Tk: 9, Hq: 2, Hkv: 2, D: 4, Dv: 5, causal: true, kvLen: 6 },
+  { name: "KV cache, not causal", B: 1, Tq: 2, Tk: 5, Hq: 1, Hkv: 1, D: 4, Dv: 4, causal: false, kvLen: 3 },
+  { name: "wide heads (several 64-column chunks)", B: 1, Tq: 3, Tk: 3, Hq: 1, Hkv: 1, D: 130, Dv: 70, causal: true },
+  { name: "D = Dv = 256", B: 1, Tq: 2, Tk: 2, Hq: 2, Hkv: 1, D: 256, Dv: 256, causal: false },
+  { name: "all sizes 1", B: 1, Tq: 1, Tk: 1, Hq: 1, Hkv: 1, D: 1, Dv: 1, causal: true },
+  { name: "17 positions", B: 1, Tq: 17, Tk: 17, Hq: 1, Hkv: 1, D: 3, Dv: 2, causal: true },
+];
+
+async function readAll(be: Backend, ts: RawTensor[]) {
+  const out = [];
+  for (const t of ts) out.push(await be.read(t));
+  return out;
+}
+
+describe("gpu attention", () => {
+  for (const c of CASES) {
+    test(c.name, async () => {
+      const qShape = [c.B, c.Tq, c.Hq, c.D];
+      const kShape = [c.B, c.Tk, c.Hkv, c.D];
+      const vShape = [c.B, c.Tk, c.Hkv, c.Dv];
+      const oShape = [c.B, c.Tq, c.Hq, c.Dv];
+      const opts: AttentionOptions = { scale: 1 / Math.sqrt(c.D), causal: c.causal, ...(c.kvLen ? { kvLen: c.kvLen } : {}) };
+      const data = { q: randn(qShape), k: randn(kShape), v: randn(vShape), dout: randn(oShape) };
+
+      const run = (be: Backend, poisonFirst: boolean) => {
+        const q = be.upload(data.q, qShape, "f32");
+        const k = be.upload(data.k, kShape, "f32");
+        const v = be.upload(data.v, vShape, "f32");
+        const dout = be.upload(data.dout, oShape, "f32");
+        if (poisonFirst) poison(be, Math.max(shapeSize(qShape), shapeSize(kShape), shapeSize(vShape), shapeSize(oShape)));
+        const { out, lse } = be.attention(q, k, v, opts);
+        if (poisonFirst) poison(be, Math.max(shapeSize(qShape), shapeSize(kShape), shapeSize(vShape)));
+        const { dq, dk, dv } = be.attentionBackward(q, k, v, out, lse, dout, opts);
+        return { out, lse, dq, dk, dv };
+      };
+
+      cpu.resetStats();
+      gpu.resetStats();
+      const want = run(cpu, false);
+      const got = run(gpu, true);
+      assert.equal(gpu.stats().flops, cpu.stats().flops, "flop counts match the CPU twin");
+      const [wo, wl, wq, wk, wv] = await readAll(cpu, [want.out, want.lse, want.dq, want.dk, want.dv]);
+      const [go, gl, gq, gk, gv] = await readAll(gpu, [got.out, got.lse, got.dq, got.dk, got.dv]);
+      assertClose(go!, wo!, TOL_FWD, `${c.name}: out`);
+      assertClose(gl!, wl!, TOL_FWD, `${c.name}: lse`);
+      assertClose(gq!, wq!, TOL_BWD, `${c.name}: dq`);
+      assertClose(gk!, wk!, TOL_BWD, `${c.name}: dk`);
+      assertClose(gv!, wv!, TOL_BWD, `${c.name}: dv`);
+      if (c.kvLen !== undefined) {
+        // key/value rows at positions ≥ kvLen get exactly zero gradient
+        for (let b = 0; b < c.B; b++) {
+          for (let j = c.kvLen; j < c.Tk; j++) {
+            const kRow = gk!.subarray((b * c.Tk + j) * c.Hkv * c.D, (b * c.Tk + j + 1) * c.Hkv * c.D);
+            const vRow = gv!.subarray((b * c.Tk + j) * c.Hkv * c.Dv, (b * c.Tk + j + 1) * c.Hkv * c.Dv);
+            assert.ok(kRow.every((x) => x === 0) && vRow.every((x) => x === 0), `dk/dv at position ${j} ≥ kvLen`);
+          }
+        }
+      }
+    });
+  }
+
+  test("errors name the op and the shapes", () => {
+    const q = gpu.upload(new Float32Array(2 * 3 * 2 * 4), [2, 3, 2, 4], "f32");
+    const k = gpu.upload(new Float32Array(2 * 3 * 2 * 5), [2, 3, 2, 5], "f32");
+    const v = gpu.upload(new Float32Array(2 * 3 * 2 * 4), [2, 3, 2, 4], "f32");
+    const opts = { scale: 0.5, causal: true };
+    assert.throws(() => gpu.attention(q, k, v, opts), (e: Error) => e instanceof ShapeError && /attention/.test(e.message) && e.message.includes("[2, 3, 2, 4]") && e.message.includes("[2, 3, 2, 5]"));
+    const k3 = gpu.upload(new Float32Array(2 * 3 * 3 * 4), [2, 3, 3, 4], "f32");
+    const v3 = gpu.upload(new Float32Array(2 * 3 * 3 * 4), [2, 3, 3, 4], "f32");
+    assert.throws(() => gpu.attention(q, k3, v3, opts), (e: Error) => e instanceof ShapeError && /multiple/.test(e.message));
+    assert.throws(() => gpu.attention(q, v, v, { ...opts, kvLen: 4 }), (e: Error) => e instanceof ShapeError && /kvLen/.test(e.message));
+
+    const { out, lse } = gpu.attention(q, v, v, opts);
+    const badLse = gpu.upload(new Float32Array(6), [2, 3], "f32");
+    assert.throws(
+      () => gpu.attentionBackward(q, v, v, out, badLse, out, opts),
+      (e: Error) => e instanceof ShapeError && /attentionBackward/.test(e.message) && e.message.includes("[2, 3]") && e.message.includes("[2, 3, 2]"),
+    );
+    const qi = gpu.upload(new Int32Array(2 * 3 * 2 * 4), [2, 3, 2, 4], "i32");
+    assert.throws(() => gpu.attention(qi, v, v, opts), (e: Error) => e instanceof DTypeError && /attention/.test(e.message));
+    for (const t of [q, k, v, k3, v3, out, lse, badLse, qi]) gpu.free(t);
+  });
+});
