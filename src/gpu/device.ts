@@ -56,6 +56,12 @@ async function nodeGPU(): Promise<GPU | null> {
   const env = (globalThis as unknown as { process: { env: Record<string, string | undefined> } }).process.env;
   const fs = (await import(/* @vite-ignore */ "node:fs")) as typeof import("node:fs");
   if (!env.VK_ICD_FILENAMES && fs.existsSync(SWIFTSHADER_ICD)) env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  // Dawn prints "XDG_RUNTIME_DIR is invalid" on every start without one; give it a private dir.
+  if (!env.XDG_RUNTIME_DIR) {
+    const dir = `${(await import(/* @vite-ignore */ "node:os")).tmpdir()}/r1-lab-runtime-${process.getuid?.() ?? 0}`;
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    env.XDG_RUNTIME_DIR = dir;
+  }
   // A computed specifier keeps browser bundlers from trying to bundle the native module.
   const specifier = "webgpu";
   let mod: NodeGpuModule;
