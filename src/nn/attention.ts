@@ -26,7 +26,6 @@ export class CausalSelfAttention extends Module {
   readonly wk: Linear;
   readonly wv: Linear;
   readonly wo: Linear;
-  /** the attention probabilities of the last forward pass, when asked for (for heatmaps) */
   constructor(engine: Engine, readonly cfg: AttentionConfig, rng: Rng, residualStd?: number) {
     super(engine);
     if (cfg.dModel % cfg.nHeads !== 0) throw new Error(`attention: dModel ${cfg.dModel} is not divisible by nHeads ${cfg.nHeads}`);

@@ -83,6 +83,20 @@ export class GPT extends Module {
     return this.head ? this.head.forward(h) : e.matmul(h, this.embed.weight, { transB: true });
   }
 
+  /** attention probabilities of every layer for ids [B, T]: one [B, H, T, T] tensor per layer (no grad) */
+  attentionMaps(ids: Tensor): Tensor[] {
+    const e = this.engine;
+    return e.noGrad(() => {
+      let x = this.embed.forward(ids);
+      const maps: Tensor[] = [];
+      for (const b of this.blocks) {
+        maps.push(b.attn.probabilities(b.attnNorm.forward(x)));
+        x = b.forward(x);
+      }
+      return maps;
+    });
+  }
+
   /** mean next-token cross-entropy; targets i32 [B, T], mask f32 [B, T] (1 = count) */
   loss(ids: Tensor, targets: Tensor, mask: Tensor | null = null, count?: number): Tensor {
     const e = this.engine;
