@@ -1,6 +1,7 @@
 // Fused softmax cross-entropy over the last axis (logits [rows, V]).
 //
-// Forward: one workgroup per row computes lse = log Σ exp(logits) with the online
+// Forward: one workgroup per row (or, on software adapters, one invocation per row:
+// cross_entropy_thread below) computes lse = log Σ exp(logits) with the online
 // max/sum of softmax.wgsl, then loss = mask · (lse − logits[target]). The lse is
 // kept, so the backward pass needs no reduction at all: it is elementwise,
 //   dlogits[r, v] = dloss[r] · mask[r] · (exp(logits[r, v] − lse[r]) − [v = target]).
@@ -77,6 +78,38 @@ fn cross_entropy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     } else {
       lossOut[row] = w * (lse - logits[base + u32(t)]);
     }
+  }
+}
+
+// One invocation per row (the "thread" variant, for software adapters such as
+// SwiftShader, where a workgroup barrier costs far more than walking a row of ~100
+// logits alone): no workgroup memory, no barrier. Two passes, max then Σexp, as on
+// the CPU twin. ROWS_PER_WG rows per workgroup, folded into y past the device limit.
+
+const ROWS_PER_WG: u32 = 32u;
+
+@compute @workgroup_size(ROWS_PER_WG)
+fn cross_entropy_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                        @builtin(local_invocation_index) lid: u32) {
+  let row = (wid.x + wid.y * nwg.x) * ROWS_PER_WG + lid;
+  if (row >= fp.rows) { return; }
+  let base = row * fp.V;
+  var m = LOWEST;
+  for (var i = 0u; i < fp.V; i++) {
+    m = max(m, logits[base + i]);
+  }
+  var s = 0.0;
+  for (var i = 0u; i < fp.V; i++) {
+    s += exp(logits[base + i] - m);
+  }
+  let lse = m + log(s);
+  lseOut[row] = lse;
+  let t = targets[row];
+  let w = select(1.0, mask[row], fp.hasMask != 0u);
+  if (t < 0 || u32(t) >= fp.V) {
+    lossOut[row] = fp.nan;
+  } else {
+    lossOut[row] = w * (lse - logits[base + u32(t)]);
   }
 }
 

@@ -6,12 +6,13 @@
 // Out-of-range indices (< 0 or ≥ the axis size) cannot raise an error on the GPU:
 // a gather writes 0 for them and a scatter-add drops them. (The CPU twin throws.)
 //
-// There are no float atomics in WebGPU, so each scatter-add thread owns one output
-// element and loops over all the indices that could target it: O(outputs × indices)
-// work, which is fine at this course's sizes (a few thousand tokens).
+// There are no float atomics in WebGPU, so each scatter-add thread owns its outputs
+// and loops over all the indices that could target them: scatter_add_rows owns a
+// whole table row (O(rows × indices) compares), scatter_add_last one element
+// (O(outputs × k)), which is fine at this course's sizes (a few thousand tokens).
 
 struct Params {
-  count: u32, // output elements: the number of threads with work
+  count: u32, // the number of threads with work: output elements (scatter_add_rows: output rows)
   n: u32, // gatherRows/scatterAddRows: number of indices; *Last: rows R
   width: u32, // *Rows: row width D; *Last: indices per row k
   limit: u32, // valid indices are 0..limit−1: table rows V, or last-axis size E
@@ -43,18 +44,26 @@ fn gather_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
   dst[id] = word;
 }
 
-// out[v, d] = Σ over n with idx[n] = v of src[n, d]; one thread per (v, d), summing in order of n.
+// out[v, :] = Σ over n with idx[n] = v of src[n, :]; one thread per table row v
+// (count = rows V). The thread scans the indices once and adds each matching source
+// row into its own output row, in order of n: V·N compares and N·D adds, where one
+// thread per output element would do V·D·N compares. The output row is owned by
+// this thread alone, so it accumulates in place (no float atomics needed), and the
+// sums are bit-for-bit those of the one-thread-per-element kernel (same order).
 @compute @workgroup_size(64)
 fn scatter_add_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let id = threadId(wg, nwg, li);
-  if (id >= p.count) { return; }
-  let v = i32(id / p.width);
-  let d = id % p.width;
-  var sum = 0.0;
+  let v = threadId(wg, nwg, li);
+  if (v >= p.count) { return; }
+  let base = v * p.width;
+  for (var d = 0u; d < p.width; d++) { dst[base + d] = 0u; } // the bits of 0.0
   for (var n = 0u; n < p.n; n++) {
-    if (idx[n] == v) { sum += bitcast<f32>(src[n * p.width + d]); }
+    if (idx[n] == i32(v)) {
+      let at = n * p.width;
+      for (var d = 0u; d < p.width; d++) {
+        dst[base + d] = bitcast<u32>(bitcast<f32>(dst[base + d]) + bitcast<f32>(src[at + d]));
+      }
+    }
   }
-  dst[id] = bitcast<u32>(sum);
 }
 
 // out[r, j] = x[r, idx[r, j]]; x [R, E] in src, idx [R, k].

@@ -5,6 +5,11 @@
 //   dw = Σ_rows dy ⊙ x · rstd                                 (per column)
 // dx needs a reduction along each row, dw one down each column; they are two
 // kernels, so dw needs no float atomics.
+//
+// Two variants of each (rows.ts picks one per adapter): workgroup-shared tree
+// reductions (the first three entry points: right for real GPUs), and one
+// invocation per row or column with no barriers (the *_thread entry points at the
+// end: right for software adapters such as SwiftShader).
 
 override WG: u32 = 64u; // invocations per row, a power of two ≤ 256
 
@@ -125,4 +130,67 @@ fn rmsnorm_backward_dw(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_inv
   if (lid.y == 0u && col < dwp.D) {
     dwOut[col] = scratch[lid.x];
   }
+}
+
+// ---- one invocation per row / column (the "thread" variant) ------------------------------
+// For software adapters (SwiftShader), where a workgroup barrier costs far more than
+// walking a short row alone: each invocation owns a whole row (forward, dx) or a
+// whole column (dw), so there is no workgroup memory and no barrier.
+// ROWS_PER_WG rows (or columns) per workgroup, folded into y past the device limit.
+
+const ROWS_PER_WG: u32 = 32u;
+
+fn threadIndex(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+  return (wid.x + wid.y * nwg.x) * ROWS_PER_WG + lid;
+}
+
+@compute @workgroup_size(ROWS_PER_WG)
+fn rmsnorm_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+  let row = threadIndex(wid, nwg, lid);
+  if (row >= fp.rows) { return; }
+  let base = row * fp.D;
+  var ss = 0.0;
+  for (var i = 0u; i < fp.D; i++) {
+    let v = fwdX[base + i];
+    ss += v * v;
+  }
+  let rstd = 1.0 / sqrt(ss / f32(fp.D) + fp.eps);
+  for (var i = 0u; i < fp.D; i++) {
+    fwdY[base + i] = fwdX[base + i] * rstd * fwdW[i];
+  }
+  fwdRstd[row] = rstd;
+}
+
+@compute @workgroup_size(ROWS_PER_WG)
+fn rmsnorm_backward_dx_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                              @builtin(local_invocation_index) lid: u32) {
+  let row = threadIndex(wid, nwg, lid);
+  if (row >= dxp.rows) { return; }
+  let base = row * dxp.D;
+  var dot = 0.0;
+  for (var i = 0u; i < dxp.D; i++) {
+    dot += dxX[base + i] * dxW[i] * dxDy[base + i];
+  }
+  let rstd = dxRstd[row];
+  let c = rstd * rstd * rstd * (dot / f32(dxp.D));
+  for (var i = 0u; i < dxp.D; i++) {
+    dxOut[base + i] = rstd * dxW[i] * dxDy[base + i] - dxX[base + i] * c;
+  }
+}
+
+// dw[col] = Σ_rows dy ⊙ x · rstd, one invocation per column; neighbouring
+// invocations read neighbouring addresses.
+@compute @workgroup_size(ROWS_PER_WG)
+fn rmsnorm_backward_dw_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                              @builtin(local_invocation_index) lid: u32) {
+  let col = threadIndex(wid, nwg, lid);
+  if (col >= dwp.D) { return; }
+  var acc = 0.0;
+  var i = col;
+  for (var r = 0u; r < dwp.rows; r++) {
+    acc += dwDy[i] * dwX[i] * dwRstd[r];
+    i += dwp.D;
+  }
+  dwOut[col] = acc;
 }

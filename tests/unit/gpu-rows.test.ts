@@ -1,6 +1,9 @@
 // WebGPU row ops against the CPU twin: softmax, log-softmax, fused cross-entropy
 // and RMSNorm, forward and backward, on awkward row lengths (1, 3, 17, 65, 300 —
 // below, at and above the 256 invocations a row gets) with the pool poisoned.
+// Every op runs under both kernel variants (src/gpu/ops/rows.ts): "workgroup" (one
+// workgroup per row, tree reductions: real GPUs) and "thread" (one invocation per
+// row, no barriers: software adapters), whichever this adapter would pick.
 //
 // Tolerances (per element, |gpu − cpu| ≤ atol + rtol·|cpu|): atol 1e-5, rtol 1e-4
 // for every op here. The GPU sums in float32 in tree order with exp() accurate to
@@ -9,7 +12,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { DTypeError, FreedTensorError, type RawTensor, type Shape, ShapeError, shapeSize } from "../../src/tensor/backend.js";
-import { rowWorkgroupSize } from "../../src/gpu/ops/rows.js";
+import {
+  ROW_KERNEL_VARIANTS, type RowKernelVariant, chooseRowKernel, getRowKernelVariant, isSoftwareAdapter, rowWorkgroupSize,
+  setRowKernelVariant,
+} from "../../src/gpu/ops/rows.js";
 import type { Tolerance } from "./helpers/assert-close.js";
 import {
   type Backends, checkGpuErrors, countDispatches, expectClose, freePairs, openBackends, poison, upload, withGridLimit,
@@ -22,18 +28,47 @@ let b: Backends;
 const rng = mulberry32(23);
 const randn = (shape: Shape, std = 1) => f32(normal(rng, shapeSize(shape), std));
 
+let adapterDefault: RowKernelVariant;
 before(async () => {
   b = await openBackends();
+  adapterDefault = getRowKernelVariant(b.gpu.ctx);
 });
 after(() => b?.close());
+
+/** run the ops of one test with the given kernel variant, then restore the adapter's choice */
+async function withVariant(variant: RowKernelVariant, fn: () => Promise<void>): Promise<void> {
+  setRowKernelVariant(b.gpu.ctx, variant);
+  try {
+    await fn();
+  } finally {
+    setRowKernelVariant(b.gpu.ctx, adapterDefault);
+  }
+}
+
+describe("row kernel variants", () => {
+  test("software adapters get the thread variant, others the workgroup one", () => {
+    assert.equal(chooseRowKernel({ software: true }), "thread");
+    assert.equal(chooseRowKernel({ software: false }), "workgroup");
+    assert.equal(adapterDefault, isSoftwareAdapter(b.gpu.ctx) ? "thread" : "workgroup");
+  });
+
+  test("setRowKernelVariant switches and rejects unknown names", () => {
+    for (const v of ROW_KERNEL_VARIANTS) {
+      setRowKernelVariant(b.gpu.ctx, v);
+      assert.equal(getRowKernelVariant(b.gpu.ctx), v);
+    }
+    assert.throws(() => setRowKernelVariant(b.gpu.ctx, "warp" as RowKernelVariant), /setRowKernelVariant: unknown variant warp/);
+    setRowKernelVariant(b.gpu.ctx, adapterDefault);
+  });
+});
 
 /** [...rows, n] shapes covering the interesting row lengths */
 const SHAPES: Shape[] = [[1, 1], [3], [4, 17], [2, 3, 65], [5, 300], [33, 3]];
 
 describe("gpu softmax", () => {
-  for (const log of [false, true]) {
+  for (const log of [false, true]) for (const variant of ROW_KERNEL_VARIANTS) {
     const name = log ? "logSoftmax" : "softmax";
-    test(`${name}: forward and backward`, async () => {
+    test(`${name}: forward and backward (${variant} kernels)`, () => withVariant(variant, async () => {
       for (const shape of SHAPES) {
         const x = upload(b, randn(shape, 3), shape);
         const dy = upload(b, randn(shape), shape);
@@ -41,7 +76,7 @@ describe("gpu softmax", () => {
         let gy: RawTensor | null = null;
         assert.equal(countDispatches(b, () => { gy = log ? b.gpu.logSoftmax(x.gpu) : b.gpu.softmax(x.gpu); }), 1);
         const cy = log ? b.cpu.logSoftmax(x.cpu) : b.cpu.softmax(x.cpu);
-        await expectClose(b, gy!, cy, TOL, `${name} ${JSON.stringify(shape)}`);
+        await expectClose(b, gy!, cy, TOL, `${name} ${JSON.stringify(shape)} (${variant})`);
         // backward from the CPU's y, so only the backward kernel is compared
         const y = upload(b, await b.cpu.read(cy), shape);
         poison(b);
@@ -50,7 +85,7 @@ describe("gpu softmax", () => {
           gdx = log ? b.gpu.logSoftmaxBackward(y.gpu, dy.gpu) : b.gpu.softmaxBackward(y.gpu, dy.gpu);
         }), 1);
         const cdx = log ? b.cpu.logSoftmaxBackward(y.cpu, dy.cpu) : b.cpu.softmaxBackward(y.cpu, dy.cpu);
-        await expectClose(b, gdx!, cdx, TOL, `${name}Backward ${JSON.stringify(shape)}`);
+        await expectClose(b, gdx!, cdx, TOL, `${name}Backward ${JSON.stringify(shape)} (${variant})`);
         b.gpu.free(gy!);
         b.gpu.free(gdx!);
         b.cpu.free(cy);
@@ -58,10 +93,10 @@ describe("gpu softmax", () => {
         freePairs(b, x, dy, y);
       }
       await checkGpuErrors(b);
-    });
+    }));
   }
 
-  test("large logits do not overflow; rows sum to 1", async () => {
+  for (const variant of ROW_KERNEL_VARIANTS) test(`large logits do not overflow; rows sum to 1 (${variant})`, () => withVariant(variant, async () => {
     const shape = [3, 17];
     const data = randn(shape).map((v, i) => v * 50 + (i % 17 === 0 ? 80 : 0));
     const x = upload(b, data, shape);
@@ -77,14 +112,21 @@ describe("gpu softmax", () => {
     b.gpu.free(g);
     b.cpu.free(c);
     freePairs(b, x);
-  });
+  }));
 
-  test("rows folded into a 2-D grid (device limit lowered to 4 workgroups per dimension)", async () => {
-    await withGridLimit(b, 4, async () => {
-      const shape = [13, 5]; // 13 rows → a 4 × 4 grid, three workgroups idle
+  // workgroup: 13 rows, one workgroup each, limit 4 → a 4 × 4 grid, three workgroups idle;
+  // thread: 70 rows (and 70 columns for dw), 32 per workgroup, limit 2 → a 2 × 2 grid, one idle
+  const FOLDED: Record<RowKernelVariant, { limit: number; R: number; n: number }> = {
+    workgroup: { limit: 4, R: 13, n: 5 },
+    thread: { limit: 2, R: 70, n: 70 },
+  };
+  for (const variant of ROW_KERNEL_VARIANTS) test(`rows folded into a 2-D grid (${variant}: device limit lowered to ${FOLDED[variant].limit} workgroups per dimension)`, () => withVariant(variant, async () => {
+    const { limit, R, n } = FOLDED[variant];
+    await withGridLimit(b, limit, async () => {
+      const shape = [R, n];
       const x = upload(b, randn(shape), shape);
       const dy = upload(b, randn(shape), shape);
-      const t = upload(b, ints(rng, 13, 5), [13], "i32");
+      const t = upload(b, ints(rng, R, n), [R], "i32");
       const g = b.gpu.logSoftmax(x.gpu);
       const c = b.cpu.logSoftmax(x.cpu);
       await expectClose(b, g, c, TOL, "logSoftmax, folded");
@@ -97,18 +139,20 @@ describe("gpu softmax", () => {
       const gce = b.gpu.crossEntropy(x.gpu, t.gpu, null);
       const cce = b.cpu.crossEntropy(x.cpu, t.cpu, null);
       await expectClose(b, gce.loss, cce.loss, TOL, "crossEntropy, folded");
-      const w = upload(b, f32(uniform(rng, 5, 0.5, 1.5)), [5]);
+      const w = upload(b, f32(uniform(rng, n, 0.5, 1.5)), [n]);
       const gn = b.gpu.rmsnorm(x.gpu, w.gpu, 1e-5);
       const cn = b.cpu.rmsnorm(x.cpu, w.cpu, 1e-5);
       await expectClose(b, gn.y, cn.y, TOL, "rmsnorm, folded");
       const gnb = b.gpu.rmsnormBackward(x.gpu, w.gpu, gn.rstd, dy.gpu);
       const cnb = b.cpu.rmsnormBackward(x.cpu, w.cpu, cn.rstd, dy.cpu);
       await expectClose(b, gnb.dx, cnb.dx, TOL, "rmsnormBackward dx, folded");
+      await expectClose(b, gnb.dw, cnb.dw, TOL, "rmsnormBackward dw, folded");
       for (const r of [g, gs, gsb, gce.loss, gce.lse, gn.y, gn.rstd, gnb.dx, gnb.dw]) b.gpu.free(r);
+      for (const r of [c, cs, csb, cce.loss, cce.lse, cn.y, cn.rstd, cnb.dx, cnb.dw]) b.cpu.free(r);
       freePairs(b, x, dy, t, w);
     });
     await checkGpuErrors(b);
-  });
+  }));
 
   test("errors", () => {
     const y = b.gpu.fill([3, 4], 0.25, "f32");
@@ -133,15 +177,15 @@ describe("gpu softmax", () => {
 describe("gpu cross-entropy", () => {
   // [row shape, V]
   const CASES: [Shape, number][] = [[[1], 1], [[3], 17], [[17], 65], [[2, 3], 40], [[4], 300]];
-  for (const masked of [false, true]) {
-    test(`forward and backward, ${masked ? "with" : "without"} a mask`, async () => {
+  for (const masked of [false, true]) for (const variant of ROW_KERNEL_VARIANTS) {
+    test(`forward and backward, ${masked ? "with" : "without"} a mask (${variant} kernels)`, () => withVariant(variant, async () => {
       for (const [rowShape, V] of CASES) {
         const rows = shapeSize(rowShape);
         const logits = upload(b, randn([...rowShape, V], 2), [...rowShape, V]);
         const targets = upload(b, ints(rng, rows, V), rowShape, "i32");
         const mask = masked ? upload(b, f32(uniform(rng, rows, 0, 1)).map((v, i) => (i % 3 === 1 ? 0 : v)), rowShape) : null;
         const dloss = upload(b, randn(rowShape), rowShape);
-        const label = `${JSON.stringify(rowShape)} V=${V}${masked ? " masked" : ""}`;
+        const label = `${JSON.stringify(rowShape)} V=${V}${masked ? " masked" : ""} (${variant})`;
         poison(b);
         let g: { loss: RawTensor; lse: RawTensor } | null = null;
         assert.equal(countDispatches(b, () => { g = b.gpu.crossEntropy(logits.gpu, targets.gpu, mask?.gpu ?? null); }), 1);
@@ -160,10 +204,10 @@ describe("gpu cross-entropy", () => {
         freePairs(b, logits, targets, dloss, ...(mask ? [mask] : []));
       }
       await checkGpuErrors(b);
-    });
+    }));
   }
 
-  test("a target out of range gives NaN for that row only (the CPU throws instead)", async () => {
+  for (const variant of ROW_KERNEL_VARIANTS) test(`a target out of range gives NaN for that row only, the CPU throws instead (${variant})`, () => withVariant(variant, async () => {
     const logits = b.gpu.fill([3, 5], 0, "f32");
     const targets = b.gpu.upload([1, 5, -1], [3], "i32");
     const { loss, lse } = b.gpu.crossEntropy(logits, targets, null);
@@ -176,7 +220,7 @@ describe("gpu cross-entropy", () => {
     assert.ok(d.slice(5).every((v) => Number.isNaN(v)));
     assert.throws(() => b.cpu.crossEntropy(b.cpu.fill([3, 5], 0, "f32"), b.cpu.upload([1, 5, -1], [3], "i32"), null), RangeError);
     await checkGpuErrors(b);
-  });
+  }));
 
   test("errors", () => {
     const logits = b.gpu.fill([4, 7], 0, "f32");
@@ -196,13 +240,13 @@ describe("gpu cross-entropy", () => {
 
 describe("gpu rmsnorm", () => {
   const RSHAPES: Shape[] = [[1, 1], [3], [4, 17], [2, 5, 65], [70, 33], [3, 300]];
-  test("forward and backward", async () => {
+  for (const variant of ROW_KERNEL_VARIANTS) test(`forward and backward (${variant} kernels)`, () => withVariant(variant, async () => {
     for (const shape of RSHAPES) {
       const D = shape[shape.length - 1]!;
       const x = upload(b, randn(shape), shape);
       const w = upload(b, f32(uniform(rng, D, 0.5, 1.5)), [D]);
       const dy = upload(b, randn(shape), shape);
-      const label = JSON.stringify(shape);
+      const label = `${JSON.stringify(shape)} (${variant})`;
       poison(b);
       let g: { y: RawTensor; rstd: RawTensor } | null = null;
       assert.equal(countDispatches(b, () => { g = b.gpu.rmsnorm(x.gpu, w.gpu, 1e-5); }), 1);
@@ -220,7 +264,7 @@ describe("gpu rmsnorm", () => {
       freePairs(b, x, w, dy);
     }
     await checkGpuErrors(b);
-  });
+  }));
 
   test("errors", () => {
     const x = b.gpu.fill([3, 8], 1, "f32");

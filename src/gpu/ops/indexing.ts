@@ -58,7 +58,15 @@ export function scatterAddRows(ctx: GpuContext, src: GpuTensor, idx: GpuTensor, 
   }
   const D = src.shape[src.shape.length - 1]!;
   const out = ctx.empty([rows, D], "f32");
-  dispatchIndexing(ctx, "scatter_add_rows", src, idx, out, idx.size, D, rows, src.size);
+  // one thread per output row: it scans the indices once (see kernels/indexing.wgsl)
+  ctx.dispatch({
+    kernel: "indexing",
+    entry: "scatter_add_rows",
+    buffers: [src, idx, out],
+    uniforms: [rows, idx.size, D, rows],
+    workgroups: ctx.grid(Math.ceil(rows / WORKGROUP)),
+    flops: src.size,
+  });
   return out;
 }
 

@@ -2,13 +2,76 @@
 // cross-entropy, RMSNorm, and their backward rules (kernels/softmax.wgsl,
 // kernels/cross_entropy.wgsl, kernels/rmsnorm.wgsl).
 //
-// Each row is one workgroup whose invocations share the row and combine partial
-// sums in a tree. The workgroup size follows the row length (32 … 256
-// invocations), so short rows do not pay for barriers over idle invocations.
+// Two kernel variants, chosen per device context (see getRowKernelVariant):
+//   "workgroup"  each row is one workgroup whose invocations share the row and
+//                combine partial sums in a tree through workgroup memory. The
+//                workgroup size follows the row length (32 … 256 invocations), so
+//                short rows do not pay for barriers over idle invocations. The
+//                right shape for a real GPU.
+//   "thread"     each row is one invocation that walks the whole row: no workgroup
+//                memory, no barriers. On software adapters (SwiftShader) a barrier
+//                costs far more than the loop, and rows here are short (V ≈ 100,
+//                D ≤ 256), so this is several times faster there.
+// Both produce the same results up to float32 summation order.
 
 import { ShapeError, checkDType, fmtShape } from "../../tensor/backend.js";
 import type { GpuContext, GpuTensor } from "../context.js";
 import { elementGrid, sameShape } from "./elementwise.js";
+
+export type RowKernelVariant = "workgroup" | "thread";
+export const ROW_KERNEL_VARIANTS: readonly RowKernelVariant[] = ["workgroup", "thread"];
+
+/** rows (or columns) per workgroup of the "thread" kernels (ROWS_PER_WG in the WGSL) */
+export const ROWS_PER_THREAD_GROUP = 32;
+
+/** Whether the context's adapter is a software one (SwiftShader, llvmpipe, ...), as src/gpu/device.ts decides. */
+export function isSoftwareAdapter(ctx: GpuContext): boolean {
+  // GPUDevice.adapterInfo is recent; older implementations lack it (then: hardware).
+  const info = (ctx.device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const text = info ? `${info.vendor} ${info.architecture} ${info.device} ${info.description}` : "";
+  return /swiftshader|llvmpipe|lavapipe|software|cpu/i.test(text);
+}
+
+/** The row-kernel variant that suits an adapter: "thread" on software adapters, else "workgroup". */
+export function chooseRowKernel(report: { software: boolean }): RowKernelVariant {
+  return report.software ? "thread" : "workgroup";
+}
+
+// Kept per device context here (as matmul.ts does for its kernels), so this file
+// owns everything about row kernels.
+const rowVariants = new WeakMap<GpuContext, RowKernelVariant>();
+
+/** Force a variant for every later row op on this context (benchmarks, tests). */
+export function setRowKernelVariant(ctx: GpuContext, variant: RowKernelVariant): void {
+  if (!ROW_KERNEL_VARIANTS.includes(variant)) {
+    throw new Error(`setRowKernelVariant: unknown variant ${String(variant)} (expected ${ROW_KERNEL_VARIANTS.join(", ")})`);
+  }
+  rowVariants.set(ctx, variant);
+}
+
+/** The variant row ops use on this context: set explicitly, or picked from the adapter. */
+export function getRowKernelVariant(ctx: GpuContext): RowKernelVariant {
+  let v = rowVariants.get(ctx);
+  if (!v) {
+    v = chooseRowKernel({ software: isSoftwareAdapter(ctx) });
+    rowVariants.set(ctx, v);
+  }
+  return v;
+}
+
+/**
+ * Entry point, pipeline constants and workgroup grid of a row kernel over `rows`
+ * rows of length n: `entry` with WG = rowWorkgroupSize(n) and one workgroup per row,
+ * or `${entry}_thread` with one invocation per row.
+ */
+function rowLaunch(
+  ctx: GpuContext, entry: string, rows: number, n: number,
+): { entry: string; constants?: Record<string, number>; workgroups: [number, number] } {
+  if (getRowKernelVariant(ctx) === "thread") {
+    return { entry: `${entry}_thread`, workgroups: ctx.grid(Math.ceil(rows / ROWS_PER_THREAD_GROUP)) };
+  }
+  return { entry, constants: { WG: rowWorkgroupSize(n) }, workgroups: ctx.grid(rows) };
+}
 
 /** rows and row length of a tensor seen as [..., n] */
 function rowsOf(op: string, x: GpuTensor): { rows: number; n: number } {
@@ -37,11 +100,9 @@ function softmaxForward(ctx: GpuContext, op: string, entry: string, x: GpuTensor
   const out = ctx.empty(x.shape, "f32");
   ctx.dispatch({
     kernel: "softmax",
-    entry,
-    constants: { WG: rowWorkgroupSize(n) },
+    ...rowLaunch(ctx, entry, rows, n),
     buffers: [x, out],
     uniforms: [rows, n],
-    workgroups: ctx.grid(rows),
     flops: 5 * x.size,
   });
   return out;
@@ -63,11 +124,9 @@ function softmaxBackwardImpl(ctx: GpuContext, op: string, entry: string, y: GpuT
   const dx = ctx.empty(y.shape, "f32");
   ctx.dispatch({
     kernel: "softmax",
-    entry,
-    constants: { WG: rowWorkgroupSize(n) },
+    ...rowLaunch(ctx, entry, rows, n),
     buffers: [y, dy, dx],
     uniforms: [rows, n],
-    workgroups: ctx.grid(rows),
     flops: 4 * y.size,
   });
   return dx;
@@ -114,12 +173,10 @@ export function crossEntropy(
   const lse = ctx.empty(rowShape, "f32");
   ctx.dispatch({
     kernel: "cross_entropy",
-    entry: "cross_entropy",
-    constants: { WG: rowWorkgroupSize(V) },
-    // without a mask, the binding holds logits (never read): the layout wants a buffer there
+    ...rowLaunch(ctx, "cross_entropy", rows, V),
+    // without a mask, the binding holds logits (its value unused): the layout wants a buffer there
     buffers: [logits, targets, mask ?? logits, loss, lse],
     uniforms: [rows, V, mask ? 1 : 0, { f32: NaN }],
-    workgroups: ctx.grid(rows),
     flops: 5 * logits.size,
   });
   return { loss, lse };
@@ -161,11 +218,9 @@ export function rmsnorm(ctx: GpuContext, x: GpuTensor, w: GpuTensor, eps: number
   const rstd = ctx.empty(x.shape.slice(0, -1), "f32");
   ctx.dispatch({
     kernel: "rmsnorm",
-    entry: "rmsnorm",
-    constants: { WG: rowWorkgroupSize(D) },
+    ...rowLaunch(ctx, "rmsnorm", rows, D),
     buffers: [x, w, y, rstd],
     uniforms: [rows, D, { f32: eps }],
-    workgroups: ctx.grid(rows),
     flops: 4 * x.size,
   });
   return { y, rstd };
@@ -189,19 +244,19 @@ export function rmsnormBackward(
   const dw = ctx.empty([D], "f32");
   ctx.dispatch({
     kernel: "rmsnorm",
-    entry: "rmsnorm_backward_dx",
-    constants: { WG: rowWorkgroupSize(D) },
+    ...rowLaunch(ctx, "rmsnorm_backward_dx", rows, D),
     buffers: [x, w, rstd, dy, dx],
     uniforms: [rows, D],
-    workgroups: ctx.grid(rows),
     flops: 6 * x.size,
   });
+  const thread = getRowKernelVariant(ctx) === "thread";
   ctx.dispatch({
     kernel: "rmsnorm",
-    entry: "rmsnorm_backward_dw",
+    // thread: one invocation per column; workgroup: 32 columns per workgroup (COLS in the kernel)
+    entry: thread ? "rmsnorm_backward_dw_thread" : "rmsnorm_backward_dw",
     buffers: [x, rstd, dy, dw],
     uniforms: [rows, D],
-    workgroups: [Math.ceil(D / 32)], // 32 columns per workgroup (COLS in the kernel)
+    workgroups: thread ? ctx.grid(Math.ceil(D / ROWS_PER_THREAD_GROUP)) : [Math.ceil(D / 32)],
     flops: 3 * x.size,
   });
   return { dx, dw };
