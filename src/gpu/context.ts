@@ -135,6 +135,7 @@ export class GpuContext {
   readonly maxWorkgroups: number;
   counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, flops: 0 };
   private lostMessage: string | null = null;
+  private gpuError: string | null = null;
   /** per-dispatch GPU timing, when enabled and the adapter has timestamp queries */
   private profiler: { querySet: GPUQuerySet; resolve: GPUBuffer; labels: string[]; capacity: number } | null = null;
 
@@ -145,6 +146,11 @@ export class GpuContext {
     device.lost.then((info) => {
       this.lostMessage = `the GPU device was lost (${info.reason}): ${info.message}`;
     });
+    // A validation error (a bad kernel, a bad binding) would otherwise only show as
+    // wrong numbers; keep the first one and fail the next readback with it.
+    device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
+      this.gpuError ??= ev.error.message;
+    };
   }
 
   get lost(): string | null {
@@ -313,6 +319,12 @@ export class GpuContext {
     this.flush();
     this.counters.readbacks++;
     await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
+    if (this.gpuError) {
+      const message = this.gpuError;
+      this.gpuError = null; // reported once
+      staging.destroy();
+      throw new Error(`a WebGPU error happened while computing this value: ${message}`);
+    }
     const copy = staging.getMappedRange().slice(0, bytes);
     staging.unmap();
     staging.destroy();
