@@ -1,0 +1,25 @@
+// Writes data/results/<lesson>.json from finished run directories, copying each
+// run's command and metrics from its summary.json (pages quote these files; they
+// never hard-code a result). Claims are kept from the existing file.
+//   node --import tsx scripts/record-results.ts <lesson> <name>=<run dir> [...]
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const [lesson, ...pairs] = process.argv.slice(2);
+if (!lesson || pairs.length === 0) {
+  console.error("usage: record-results.ts <lesson> <name>=<run dir> [...]");
+  process.exit(2);
+}
+const file = join("data/results", `${lesson}.json`);
+const previous = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as { claims?: string[] }) : {};
+const runs = pairs.map((pair) => {
+  const [name, dir] = pair.split("=");
+  if (!name || !dir) throw new Error(`expected name=dir, got "${pair}"`);
+  const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as {
+    command: string; backend: string; adapter: string; wall_s: number; params: number; metrics: Record<string, number>;
+  };
+  return { name, command: summary.command, backend: summary.backend, adapter: summary.adapter, wall_s: summary.wall_s, params: summary.params, metrics: summary.metrics };
+});
+mkdirSync("data/results", { recursive: true });
+writeFileSync(file, JSON.stringify({ runs, claims: previous.claims ?? [] }, null, 2) + "\n");
+console.log(`wrote ${file} (${runs.length} runs)`);
