@@ -1,0 +1,37 @@
+// Messages between the page (controller.ts) and the training worker (worker.ts).
+import type { AdapterReport } from "../gpu/device.js";
+import type { BackendStats } from "../tensor/backend.js";
+import type { JobConfig, MetricRecord } from "./jobs.js";
+
+export type BackendChoice = "auto" | "webgpu" | "cpu";
+
+/** page → worker */
+export type ToWorker =
+  /** start a job; mode "step" runs one record and pauses */
+  | { type: "start"; job: string; config: JobConfig; backend: BackendChoice; mode: "run" | "step" }
+  | { type: "pause" }
+  | { type: "resume" }
+  /** run one more record, then pause */
+  | { type: "step" }
+  /** destroy the GPU device, to exercise the device-lost path (tests, and the lesson's "what if" button) */
+  | { type: "lose-device" };
+
+export interface BackendInfo {
+  name: "webgpu" | "cpu";
+  description: string;
+  adapter: AdapterReport | null;
+  /** why the CPU engine was used although WebGPU was asked for, if it was */
+  fallbackReason?: string;
+}
+
+/** worker → page */
+export type FromWorker =
+  | { type: "ready"; backend: BackendInfo }
+  | { type: "metrics"; records: MetricRecord[]; stats: BackendStats }
+  /** a picture of the run from JobContext.emit (after the metrics that preceded it) */
+  | { type: "view"; name: string; payload: unknown }
+  | { type: "paused"; step: number }
+  | { type: "resumed" }
+  | { type: "done"; steps: number; wallS: number; stats: BackendStats }
+  | { type: "error"; message: string }
+  | { type: "device-lost"; message: string };

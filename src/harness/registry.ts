@@ -1,0 +1,18 @@
+// The registry of named jobs the harness can run. The worker looks a job up here by
+// name, so every job a page offers must be imported statically below (that is also
+// what lets Framework follow the imports and bundle the job's code for the worker).
+//
+// To add a job: write `export const myJob: JobDef<MyConfig> = {...}` (see jobs.ts and
+// jobs/engine-spirals.ts), import it here and add it to JOBS.
+import type { JobDef } from "./jobs.js";
+import { spiralsJob } from "./jobs/engine-spirals.js";
+
+export const JOBS: Readonly<Record<string, JobDef>> = {
+  [spiralsJob.name]: spiralsJob,
+};
+
+export function getJob(name: string): JobDef {
+  const job = JOBS[name];
+  if (!job) throw new Error(`unknown job "${name}"; known jobs: ${Object.keys(JOBS).join(", ")}`);
+  return job;
+}

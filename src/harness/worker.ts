@@ -1,0 +1,139 @@
+// The training worker: runs one job from the registry, off the page's main thread,
+// so the page stays responsive however heavy a step is. Started by controller.ts as
+//   new Worker(import.meta.resolve("./worker.js"), { type: "module" })
+// It creates the backend itself (WebGPU is available in workers), pulls records from
+// the job one at a time (that is what makes Pause and Step exact) and streams them
+// back in small batches.
+import { createBackendWithReport } from "../tensor/create.js";
+import type { Backend } from "../tensor/backend.js";
+import type { WebGPUBackend } from "../gpu/backend.js";
+import { getJob } from "./registry.js";
+import type { JobConfig, JobContext, MetricRecord } from "./jobs.js";
+import type { BackendChoice, BackendInfo, FromWorker, ToWorker } from "./protocol.js";
+
+interface WorkerScope {
+  postMessage(message: FromWorker): void;
+  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+}
+const scope = self as unknown as WorkerScope;
+const post = (m: FromWorker) => scope.postMessage(m);
+
+let backend: Backend | null = null;
+let started = false;
+let paused = false;
+/** records still allowed while paused (Step) */
+let budget = 0;
+let wake: (() => void) | null = null;
+let lost: string | null = null;
+let simulatedLoss = false;
+let pending: MetricRecord[] = [];
+let lastFlush = 0;
+
+function flush(): void {
+  if (!pending.length || !backend) return;
+  post({ type: "metrics", records: pending, stats: backend.stats() });
+  pending = [];
+  lastFlush = performance.now();
+}
+
+function wakeUp(): void {
+  const w = wake;
+  wake = null;
+  w?.();
+}
+
+scope.onmessage = (event) => {
+  const m = event.data;
+  switch (m.type) {
+    case "start":
+      if (started) return;
+      started = true;
+      paused = m.mode === "step";
+      budget = m.mode === "step" ? 1 : 0;
+      void run(m.job, m.config, m.backend);
+      break;
+    case "pause":
+      paused = true;
+      budget = 0;
+      break;
+    case "resume":
+      paused = false;
+      post({ type: "resumed" });
+      wakeUp();
+      break;
+    case "step":
+      paused = true;
+      budget++;
+      wakeUp();
+      break;
+    case "lose-device": {
+      if (backend?.name === "webgpu") {
+        simulatedLoss = true;
+        (backend as WebGPUBackend).handle.device.destroy();
+      }
+      break;
+    }
+  }
+};
+
+async function run(jobName: string, config: JobConfig, choice: BackendChoice): Promise<void> {
+  const t0 = performance.now();
+  let steps = 0;
+  try {
+    const job = getJob(jobName);
+    const created = await createBackendWithReport(choice);
+    backend = created.backend;
+    const info: BackendInfo = {
+      name: backend.name,
+      description: backend.description,
+      adapter: created.report,
+    };
+    if (created.fallbackReason) info.fallbackReason = created.fallbackReason;
+    if (backend.name === "webgpu") {
+      void (backend as WebGPUBackend).handle.device.lost.then((i) => {
+        if (i.reason === "destroyed" && !simulatedLoss) return; // our own clean-up
+        lost = simulatedLoss
+          ? "it was destroyed from the page, to simulate a device loss"
+          : `reason: ${i.reason}${i.message ? `, ${i.message}` : ""}`;
+        post({ type: "device-lost", message: lost });
+        wakeUp();
+      });
+    }
+    post({ type: "ready", backend: info });
+
+    const context: JobContext = {
+      emit(name, payload) {
+        flush(); // keep the order: the metrics that came before, then the view
+        post({ type: "view", name, payload });
+      },
+    };
+    const gen = job.run(config, backend, context);
+    for (;;) {
+      if (lost) return;
+      if (paused && budget === 0) {
+        flush();
+        post({ type: "paused", step: steps });
+        await new Promise<void>((resolve) => { wake = resolve; });
+        continue;
+      }
+      if (budget > 0) budget--;
+      const r = await gen.next();
+      if (lost) return;
+      if (r.done) break;
+      steps = r.value.step;
+      pending.push(r.value);
+      if (paused || performance.now() - lastFlush > 50) flush();
+    }
+    flush();
+    post({ type: "done", steps, wallS: (performance.now() - t0) / 1000, stats: backend.stats() });
+  } catch (e) {
+    // A lost device usually surfaces first as a failing op; give device.lost a moment
+    // to resolve, so the learner sees "device lost" rather than the op's error.
+    if (!lost && backend?.name === "webgpu") {
+      await Promise.race([(backend as WebGPUBackend).handle.device.lost, new Promise((r) => setTimeout(r, 1000))]);
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    if (lost) return; // the device-lost message already explains it
+    post({ type: "error", message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+  }
+}
