@@ -24,6 +24,7 @@ import {
   BINARY_OPS, DTypeError, FreedTensorError, ShapeError, UNARY_OPS,
   attentionShape, broadcastShapes, checkDType, checkLive, fmtShape, matmulShape, normAxis, shapeSize,
 } from "../tensor/backend.js";
+import { checkWriteSlice } from "../tensor/strides.js";
 import { attentionBackwardKernel, attentionKernel, ropeKernel } from "./attention.js";
 import { affineKernel, binaryKernel, unaryBackwardKernel, unaryKernel } from "./elementwise.js";
 import {
@@ -564,17 +565,7 @@ export class CpuBackend implements Backend {
   writeSlice(dst: RawTensor, src: RawTensor, axis: number, start: number): void {
     const dt = this.cpu("writeSlice", dst);
     const st = this.cpu("writeSlice", src);
-    if (dt.dtype !== st.dtype) {
-      throw new DTypeError(`writeSlice: dst ${dt.dtype} ${fmtShape(dst.shape)} and src ${st.dtype} ${fmtShape(src.shape)} have different dtypes`);
-    }
-    const ax = normAxis("writeSlice", axis, dst.shape.length);
-    const len = src.shape[ax] ?? -1;
-    const ok = src.shape.length === dst.shape.length && src.shape.every((d, i) => i === ax || d === dst.shape[i]);
-    if (!ok) throw new ShapeError(`writeSlice: src ${fmtShape(src.shape)} does not fit dst ${fmtShape(dst.shape)} along axis ${ax}`);
-    const n = dst.shape[ax]!;
-    if (!Number.isInteger(start) || start < 0 || start + len > n) {
-      throw new ShapeError(`writeSlice: src ${fmtShape(src.shape)} at ${start} overruns dst ${fmtShape(dst.shape)} along axis ${ax} (size ${n})`);
-    }
+    const { ax, len, n } = checkWriteSlice(dst, src, axis, start);
     const { outer, inner } = splitAt(dst.shape, ax);
     copyAxisBlock(st.data, len, 0, dt.data, n, start, outer, len, inner);
     this.count(src.size);

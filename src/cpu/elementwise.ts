@@ -2,55 +2,13 @@
 // derivatives. Every kernel switches on the op once, outside its loops.
 
 import type { BinaryOp, FloatArray, Shape, UnaryOp } from "../tensor/backend.js";
+import { broadcastStrides, coalesce } from "../tensor/strides.js";
 
 /** √(2/π), the constant of the tanh approximation of GELU */
 export const GELU_C = Math.sqrt(2 / Math.PI);
 export const GELU_A = 0.044715;
 
-/**
- * Strides (in elements) of `shape` when it is broadcast to `outShape`
- * (left-padded with 1s; broadcast axes get stride 0).
- */
-export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
-  const r = outShape.length;
-  const s = new Array<number>(r).fill(0);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const d = shape[i]!;
-    const oi = r - shape.length + i;
-    s[oi] = d === 1 && outShape[oi] !== 1 ? 0 : acc;
-    acc *= d;
-  }
-  return s;
-}
 
-/**
- * Merge adjacent axes that every operand walks contiguously, and drop size-1
- * axes, so the innermost loop is as long as possible. Returns the coalesced
- * shape and one stride list per operand (the output is assumed contiguous and
- * is not listed).
- */
-export function coalesce(shape: Shape, strides: number[][]): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let i = 0; i < shape.length; i++) {
-    const n = shape[i]!;
-    if (n === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && strides.every((s, k) => outStrides[k]![last] === s[i]! * n)) {
-      outShape[last] = outShape[last]! * n;
-      for (let k = 0; k < strides.length; k++) outStrides[k]![last] = strides[k]![i]!;
-    } else {
-      outShape.push(n);
-      for (let k = 0; k < strides.length; k++) outStrides[k]!.push(strides[k]![i]!);
-    }
-  }
-  if (outShape.length === 0) {
-    outShape.push(1);
-    for (const s of outStrides) s.push(0);
-  }
-  return { shape: outShape, strides: outStrides };
-}
 
 function binaryRow(
   op: BinaryOp, a: FloatArray, ai: number, sa: number, b: FloatArray, bi: number, sb: number,

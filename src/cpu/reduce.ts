@@ -2,7 +2,7 @@
 // broadcasting). Sums accumulate in float64.
 
 import type { FloatArray, ReduceOp, Shape } from "../tensor/backend.js";
-import { coalesce } from "./elementwise.js";
+import { coalesce } from "../tensor/strides.js";
 
 /** x viewed as [outer, n, inner]; out is [outer, 1, inner] */
 export function reduceKernel(op: ReduceOp, x: FloatArray, outer: number, n: number, inner: number, out: FloatArray): void {

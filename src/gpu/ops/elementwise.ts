@@ -9,6 +9,7 @@ import {
   BINARY_OPS, DTypeError, ShapeError, UNARY_OPS, broadcastShapes, checkDType, fmtShape,
 } from "../../tensor/backend.js";
 import type { GpuContext, GpuTensor } from "../context.js";
+import { broadcastStrides, coalesce } from "../../tensor/strides.js";
 
 /** the Backend contract allows rank ≤ 6 */
 export const MAX_RANK = 6;
@@ -33,49 +34,7 @@ export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/**
- * Strides (in elements) of a contiguous tensor of `shape` when it is broadcast to
- * `outShape` (left-padded with 1s; broadcast axes get stride 0).
- */
-export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
-  const r = outShape.length;
-  const s = new Array<number>(r).fill(0);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const d = shape[i]!;
-    const oi = r - shape.length + i;
-    s[oi] = d === 1 && outShape[oi] !== 1 ? 0 : acc;
-    acc *= d;
-  }
-  return s;
-}
 
-/**
- * Fewer axes mean less index arithmetic per element: drop size-1 axes and merge
- * neighbours that every stride list walks contiguously (stride[i] = stride[i+1]·n[i+1]).
- * Always returns at least one axis.
- */
-export function coalesce(shape: Shape, strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let i = 0; i < shape.length; i++) {
-    const n = shape[i]!;
-    if (n === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && strides.every((s, k) => outStrides[k]![last] === s[i]! * n)) {
-      outShape[last] = outShape[last]! * n;
-      for (let k = 0; k < strides.length; k++) outStrides[k]![last] = strides[k]![i]!;
-    } else {
-      outShape.push(n);
-      for (let k = 0; k < strides.length; k++) outStrides[k]!.push(strides[k]![i]!);
-    }
-  }
-  if (outShape.length === 0) {
-    outShape.push(1);
-    for (const s of outStrides) s.push(0);
-  }
-  return { shape: outShape, strides: outStrides };
-}
 
 /** Pad an axis list to the 8 slots of a WGSL `array<vec4<u32>, 2>` uniform field. */
 export function axes8(values: readonly number[]): number[] {

@@ -5,7 +5,8 @@
 
 import { DTypeError, ShapeError, type Shape, fmtShape, normAxis, stridesOf } from "../../tensor/backend.js";
 import type { GpuContext, GpuTensor } from "../context.js";
-import { MAX_RANK, axes8, coalesce, elementGrid } from "./elementwise.js";
+import { MAX_RANK, axes8, elementGrid } from "./elementwise.js";
+import { checkWriteSlice, coalesce } from "../../tensor/strides.js";
 
 /**
  * dst[dstBase + Σ c·dstStrides] = src[srcBase + Σ c·srcStrides] for every
@@ -90,17 +91,7 @@ export function concat(ctx: GpuContext, xs: readonly GpuTensor[], axis: number):
 
 /** in place: dst[..., start:start+len, ...] = src along axis */
 export function writeSlice(ctx: GpuContext, dst: GpuTensor, src: GpuTensor, axis: number, start: number): void {
-  if (dst.dtype !== src.dtype) {
-    throw new DTypeError(`writeSlice: dst ${dst.dtype} ${fmtShape(dst.shape)} and src ${src.dtype} ${fmtShape(src.shape)} have different dtypes`);
-  }
-  const ax = normAxis("writeSlice", axis, dst.shape.length);
-  const len = src.shape[ax] ?? -1;
-  const ok = src.shape.length === dst.shape.length && src.shape.every((d, i) => i === ax || d === dst.shape[i]);
-  if (!ok) throw new ShapeError(`writeSlice: src ${fmtShape(src.shape)} does not fit dst ${fmtShape(dst.shape)} along axis ${ax}`);
-  const n = dst.shape[ax]!;
-  if (!Number.isInteger(start) || start < 0 || start + len > n) {
-    throw new ShapeError(`writeSlice: src ${fmtShape(src.shape)} at ${start} overruns dst ${fmtShape(dst.shape)} along axis ${ax} (size ${n})`);
-  }
+  const { ax } = checkWriteSlice(dst, src, axis, start);
   // WebGPU cannot read and write one buffer in the same copy or dispatch
   if (src.storage === dst.storage) {
     throw new ShapeError(`writeSlice: src ${fmtShape(src.shape)} and dst ${fmtShape(dst.shape)} share storage (one is a reshape of the other)`);

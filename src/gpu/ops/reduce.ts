@@ -8,7 +8,8 @@ import {
   ShapeError, checkDType, fmtShape, normAxis, stridesOf,
 } from "../../tensor/backend.js";
 import type { GpuContext, GpuTensor } from "../context.js";
-import { axes8, checkShapeArg, coalesce, elementGrid, fill } from "./elementwise.js";
+import { axes8, checkShapeArg, elementGrid, fill } from "./elementwise.js";
+import { coalesce } from "../../tensor/strides.js";
 
 /** A list of axes of x: their sizes and x's strides along them. */
 interface AxisList {
