@@ -1,5 +1,6 @@
 // The r1-lab command line. Each subcommand lives in its own file.
 import { UsageError } from "./args.js";
+import { bench } from "./bench.js";
 import { info } from "./info.js";
 import { sample } from "./sample.js";
 import { train } from "./train.js";
@@ -10,11 +11,12 @@ commands:
   info      the WebGPU adapter, its features and limits (--json)
   train     train a stage and write its run record: train pretrain --preset ci --seed 1 --out runs/pre
   sample    continue a prompt with a trained model: sample --from runs/pre --prompt "47+38="
+  bench     R1 Lab vs TensorFlow.js and jax-js on this adapter: bench --quick --json out.json
 
 common flags: --preset <ci|default> --seed N --out DIR --from CHECKPOINT --backend <webgpu|cpu> --json`;
 
 type Command = (argv: string[], print: (s: string) => void) => Promise<number>;
-const COMMANDS: Record<string, Command> = { info, train, sample };
+const COMMANDS: Record<string, Command> = { info, train, sample, bench };
 
 export async function main(argv: string[], print: (s: string) => void = (s) => console.log(s)): Promise<number> {
   const [name, ...rest] = argv;
