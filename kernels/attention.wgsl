@@ -11,6 +11,10 @@
 // Query i sits at absolute position kvLen − Tq + i; with causal it sees keys
 // j ≤ that position, otherwise keys j < kvLen. Positions ≥ kvLen are never read.
 // Grouped-query attention: query head h reads key/value head h / group.
+//
+// This is the general version, for any head size. For D, Dv ≤ 64 src/gpu/ops/attention.ts
+// generates one for the exact size instead (same results; the loops over the head
+// written out, rows kept in registers, vector reads, several rows per thread).
 
 struct Params {
   Tq: u32,

@@ -7,6 +7,10 @@
 // recomputing p_ij = exp(scale·q_i·k_j − lse_i). Each thread owns its outputs.
 // Chunk c covers columns 64c..64c+63 of both dk (D wide) and dv (Dv wide).
 // Rows at positions ≥ kvLen are never attended to, so their gradients are zero.
+//
+// This is the general version, for any head size. For D, Dv ≤ 64 src/gpu/ops/attention.ts
+// generates one for the exact size instead (same results; the loops over the head
+// written out, rows kept in registers, vector reads, several rows per thread).
 
 struct Params {
   Tq: u32,

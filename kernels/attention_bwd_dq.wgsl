@@ -6,6 +6,10 @@
 // One thread per (query row, chunk of 64 columns of dq) loops over the keys that
 // row may see; each thread owns its output, so no atomics are needed.
 // Layouts and masking as in attention.wgsl.
+//
+// This is the general version, for any head size. For D, Dv ≤ 64 src/gpu/ops/attention.ts
+// generates one for the exact size instead (same results; the loops over the head
+// written out, rows kept in registers, vector reads, several rows per thread).
 
 struct Params {
   Tq: u32,

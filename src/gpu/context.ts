@@ -127,6 +127,8 @@ export class GpuContext {
   readonly pool: BufferPool;
   private pipelines = new Map<string, GPUComputePipeline>();
   private modules = new Map<string, GPUShaderModule>();
+  /** WGSL generated at run time (e.g. attention specialised to a head size), by kernel name */
+  private generated = new Map<string, string>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private uniformFree: GPUBuffer[] = [];
@@ -202,7 +204,7 @@ export class GpuContext {
     if (p) return p;
     let module = this.modules.get(kernel);
     if (!module) {
-      const code = KERNELS[kernel];
+      const code = this.generated.get(kernel) ?? KERNELS[kernel];
       if (code === undefined) throw new Error(`no kernel named "${kernel}" in kernels/ (did you run npm run gen?)`);
       module = this.device.createShaderModule({ code, label: kernel });
       this.modules.set(kernel, module);
@@ -214,6 +216,15 @@ export class GpuContext {
     });
     this.pipelines.set(key, p);
     return p;
+  }
+
+  /**
+   * Make generated WGSL dispatchable under `name` (once; later calls are no-ops).
+   * `make` runs only the first time, so callers can pass a generator cheaply.
+   */
+  registerKernel(name: string, make: () => string): string {
+    if (!this.generated.has(name) && KERNELS[name] === undefined) this.generated.set(name, make());
+    return name;
   }
 
   private uniformBuffer(values: UniformValue[]): GPUBuffer {

@@ -1,7 +1,13 @@
 // WebGPU rope and fused attention (forward and backward) against the CPU twin:
 // causal and not, grouped-query attention, Dv ≠ D (as in Multi-head Latent
 // Attention), KV-cached decoding (kvLen < Tk), head sizes above the kernels' 64-wide
-// chunks (up to 256), and sizes of 1. Outputs come from a pool filled with NaN first.
+// chunks (up to 256), and sizes of 1. Outputs come from a pool filled with NaN first,
+// and key/value rows past kvLen hold NaN (a KV cache's unused tail may hold anything).
+//
+// Attention has two sets of kernels (src/gpu/ops/attention.ts): ones generated for
+// the exact head size (D, Dv ≤ SPECIALISED_MAX_HEAD) and general ones for any size.
+// Every case with small enough heads runs on both, so the general kernels stay tested
+// on the awkward shapes too; wider heads only have the general path.
 //
 // Tolerances (inputs ~ N(0, 1), scale 1/√D): the CPU accumulates in float64; the
 // GPU in float32, with exp/log from the GPU's math library.
@@ -18,6 +24,7 @@ import {
   DTypeError, ShapeError, shapeSize,
 } from "../../src/tensor/backend.js";
 import { createBackend } from "../../src/tensor/create.js";
+import { attentionKernelChoice, attentionPlan, SPECIALISED_MAX_HEAD } from "../../src/gpu/ops/attention.js";
 import { assertClose } from "./helpers/assert-close.js";
 import { f32, mulberry32, normal } from "./helpers/random.js";
 
@@ -107,6 +114,19 @@ const CASES: AttnCase[] = [
   { name: "D = Dv = 256", B: 1, Tq: 2, Tk: 2, Hq: 2, Hkv: 1, D: 256, Dv: 256, causal: false },
   { name: "all sizes 1", B: 1, Tq: 1, Tk: 1, Hq: 1, Hkv: 1, D: 1, Dv: 1, causal: true },
   { name: "17 positions", B: 1, Tq: 17, Tk: 17, Hq: 1, Hkv: 1, D: 3, Dv: 2, causal: true },
+  // awkward shapes for the specialised kernels: positions 1, 3, 17, 65; heads read as
+  // vec4 (16, 20, 64), vec2 (2, 6) and f32 (3, 17); GQA groups of 2, 3, 4, 6; Tk not a
+  // multiple of the keys per dk/dv thread; kvLen inside such a thread's keys
+  { name: "65 positions, GQA 2, D = Dv = 16 (the default GPT)", B: 1, Tq: 65, Tk: 65, Hq: 4, Hkv: 2, D: 16, Dv: 16, causal: true },
+  { name: "65 positions, not causal, D 64, Dv 20", B: 1, Tq: 65, Tk: 65, Hq: 2, Hkv: 1, D: 64, Dv: 20, causal: false },
+  { name: "3 positions, GQA 4, D 2, Dv 6", B: 2, Tq: 3, Tk: 3, Hq: 4, Hkv: 1, D: 2, Dv: 6, causal: true },
+  { name: "GQA 6, D = Dv = 6", B: 1, Tq: 5, Tk: 5, Hq: 6, Hkv: 1, D: 6, Dv: 6, causal: true },
+  { name: "KV cache: 4 queries, kvLen 13 of 17, GQA 3, D 20, Dv 16", B: 2, Tq: 4, Tk: 17, Hq: 3, Hkv: 1, D: 20, Dv: 16, causal: true, kvLen: 13 },
+  { name: "KV cache: 1 query, kvLen 40 of 65, D 6, Dv 2", B: 1, Tq: 1, Tk: 65, Hq: 2, Hkv: 2, D: 6, Dv: 2, causal: true, kvLen: 40 },
+  { name: "not causal, Tq 17 > kvLen 3, D 16, Dv 20", B: 1, Tq: 17, Tk: 5, Hq: 2, Hkv: 1, D: 16, Dv: 20, causal: false, kvLen: 3 },
+  { name: "1 position, D = Dv = 64", B: 3, Tq: 1, Tk: 1, Hq: 1, Hkv: 1, D: 64, Dv: 64, causal: true },
+  { name: "17 positions, D 17, Dv 3", B: 1, Tq: 17, Tk: 17, Hq: 2, Hkv: 1, D: 17, Dv: 3, causal: true },
+  { name: "D 65: wider than the specialised kernels", B: 1, Tq: 3, Tk: 3, Hq: 2, Hkv: 1, D: 65, Dv: 16, causal: true },
 ];
 
 async function readAll(be: Backend, ts: RawTensor[]) {
@@ -115,52 +135,82 @@ async function readAll(be: Backend, ts: RawTensor[]) {
   return out;
 }
 
+/** Runs one case forward and backward on both backends and compares every output. */
+async function checkCase(c: AttnCase): Promise<void> {
+  const qShape = [c.B, c.Tq, c.Hq, c.D];
+  const kShape = [c.B, c.Tk, c.Hkv, c.D];
+  const vShape = [c.B, c.Tk, c.Hkv, c.Dv];
+  const oShape = [c.B, c.Tq, c.Hq, c.Dv];
+  const opts: AttentionOptions = { scale: 1 / Math.sqrt(c.D), causal: c.causal, ...(c.kvLen ? { kvLen: c.kvLen } : {}) };
+  const data = { q: randn(qShape), k: randn(kShape), v: randn(vShape), dout: randn(oShape) };
+  if (c.kvLen !== undefined) {
+    // the rows past kvLen are never read: NaN there must not reach any output
+    for (let b = 0; b < c.B; b++) {
+      data.k.fill(NaN, (b * c.Tk + c.kvLen) * c.Hkv * c.D, (b + 1) * c.Tk * c.Hkv * c.D);
+      data.v.fill(NaN, (b * c.Tk + c.kvLen) * c.Hkv * c.Dv, (b + 1) * c.Tk * c.Hkv * c.Dv);
+    }
+  }
+
+  const run = (be: Backend, poisonFirst: boolean) => {
+    const q = be.upload(data.q, qShape, "f32");
+    const k = be.upload(data.k, kShape, "f32");
+    const v = be.upload(data.v, vShape, "f32");
+    const dout = be.upload(data.dout, oShape, "f32");
+    if (poisonFirst) poison(be, Math.max(shapeSize(qShape), shapeSize(kShape), shapeSize(vShape), shapeSize(oShape)));
+    const { out, lse } = be.attention(q, k, v, opts);
+    if (poisonFirst) poison(be, Math.max(shapeSize(qShape), shapeSize(kShape), shapeSize(vShape)));
+    const { dq, dk, dv } = be.attentionBackward(q, k, v, out, lse, dout, opts);
+    return { out, lse, dq, dk, dv };
+  };
+
+  cpu.resetStats();
+  gpu.resetStats();
+  const want = run(cpu, false);
+  const got = run(gpu, true);
+  assert.equal(gpu.stats().flops, cpu.stats().flops, "flop counts match the CPU twin");
+  const [wo, wl, wq, wk, wv] = await readAll(cpu, [want.out, want.lse, want.dq, want.dk, want.dv]);
+  const [go, gl, gq, gk, gv] = await readAll(gpu, [got.out, got.lse, got.dq, got.dk, got.dv]);
+  for (const x of [wo, wl, wq, wk, wv]) assert.ok(x!.every(Number.isFinite), `${c.name}: the CPU twin's outputs are finite`);
+  assertClose(go!, wo!, TOL_FWD, `${c.name}: out`);
+  assertClose(gl!, wl!, TOL_FWD, `${c.name}: lse`);
+  assertClose(gq!, wq!, TOL_BWD, `${c.name}: dq`);
+  assertClose(gk!, wk!, TOL_BWD, `${c.name}: dk`);
+  assertClose(gv!, wv!, TOL_BWD, `${c.name}: dv`);
+  if (c.kvLen !== undefined) {
+    // key/value rows at positions ≥ kvLen get exactly zero gradient
+    for (let b = 0; b < c.B; b++) {
+      for (let j = c.kvLen; j < c.Tk; j++) {
+        const kRow = gk!.subarray((b * c.Tk + j) * c.Hkv * c.D, (b * c.Tk + j + 1) * c.Hkv * c.D);
+        const vRow = gv!.subarray((b * c.Tk + j) * c.Hkv * c.Dv, (b * c.Tk + j + 1) * c.Hkv * c.Dv);
+        assert.ok(kRow.every((x) => x === 0) && vRow.every((x) => x === 0), `dk/dv at position ${j} ≥ kvLen`);
+      }
+    }
+  }
+  for (const t of Object.values(want)) cpu.free(t);
+  for (const t of Object.values(got)) gpu.free(t);
+}
+
 describe("gpu attention", () => {
   for (const c of CASES) {
-    test(c.name, async () => {
-      const qShape = [c.B, c.Tq, c.Hq, c.D];
-      const kShape = [c.B, c.Tk, c.Hkv, c.D];
-      const vShape = [c.B, c.Tk, c.Hkv, c.Dv];
-      const oShape = [c.B, c.Tq, c.Hq, c.Dv];
-      const opts: AttentionOptions = { scale: 1 / Math.sqrt(c.D), causal: c.causal, ...(c.kvLen ? { kvLen: c.kvLen } : {}) };
-      const data = { q: randn(qShape), k: randn(kShape), v: randn(vShape), dout: randn(oShape) };
-
-      const run = (be: Backend, poisonFirst: boolean) => {
-        const q = be.upload(data.q, qShape, "f32");
-        const k = be.upload(data.k, kShape, "f32");
-        const v = be.upload(data.v, vShape, "f32");
-        const dout = be.upload(data.dout, oShape, "f32");
-        if (poisonFirst) poison(be, Math.max(shapeSize(qShape), shapeSize(kShape), shapeSize(vShape), shapeSize(oShape)));
-        const { out, lse } = be.attention(q, k, v, opts);
-        if (poisonFirst) poison(be, Math.max(shapeSize(qShape), shapeSize(kShape), shapeSize(vShape)));
-        const { dq, dk, dv } = be.attentionBackward(q, k, v, out, lse, dout, opts);
-        return { out, lse, dq, dk, dv };
-      };
-
-      cpu.resetStats();
-      gpu.resetStats();
-      const want = run(cpu, false);
-      const got = run(gpu, true);
-      assert.equal(gpu.stats().flops, cpu.stats().flops, "flop counts match the CPU twin");
-      const [wo, wl, wq, wk, wv] = await readAll(cpu, [want.out, want.lse, want.dq, want.dk, want.dv]);
-      const [go, gl, gq, gk, gv] = await readAll(gpu, [got.out, got.lse, got.dq, got.dk, got.dv]);
-      assertClose(go!, wo!, TOL_FWD, `${c.name}: out`);
-      assertClose(gl!, wl!, TOL_FWD, `${c.name}: lse`);
-      assertClose(gq!, wq!, TOL_BWD, `${c.name}: dq`);
-      assertClose(gk!, wk!, TOL_BWD, `${c.name}: dk`);
-      assertClose(gv!, wv!, TOL_BWD, `${c.name}: dv`);
-      if (c.kvLen !== undefined) {
-        // key/value rows at positions ≥ kvLen get exactly zero gradient
-        for (let b = 0; b < c.B; b++) {
-          for (let j = c.kvLen; j < c.Tk; j++) {
-            const kRow = gk!.subarray((b * c.Tk + j) * c.Hkv * c.D, (b * c.Tk + j + 1) * c.Hkv * c.D);
-            const vRow = gv!.subarray((b * c.Tk + j) * c.Hkv * c.Dv, (b * c.Tk + j + 1) * c.Hkv * c.Dv);
-            assert.ok(kRow.every((x) => x === 0) && vRow.every((x) => x === 0), `dk/dv at position ${j} ≥ kvLen`);
-          }
+    const fits = c.D <= SPECIALISED_MAX_HEAD && c.Dv <= SPECIALISED_MAX_HEAD;
+    for (const path of fits ? ["specialised", "general"] as const : ["general"] as const) {
+      test(`${c.name} (${path} kernels)`, async () => {
+        attentionKernelChoice.specialise = path === "specialised";
+        try {
+          assert.equal(attentionPlan(c.D, c.Dv, c.Hq / c.Hkv).kind, path, "the kernels this case means to test");
+          await checkCase(c);
+        } finally {
+          attentionKernelChoice.specialise = true;
         }
-      }
-    });
+      });
+    }
   }
+
+  test("wide heads take the general kernels", () => {
+    assert.equal(attentionPlan(SPECIALISED_MAX_HEAD, SPECIALISED_MAX_HEAD, 2).kind, "specialised");
+    assert.equal(attentionPlan(SPECIALISED_MAX_HEAD + 1, 8, 2).kind, "general");
+    assert.equal(attentionPlan(8, SPECIALISED_MAX_HEAD + 1, 2).kind, "general");
+  });
 
   test("errors name the op and the shapes", () => {
     const q = gpu.upload(new Float32Array(2 * 3 * 2 * 4), [2, 3, 2, 4], "f32");
