@@ -14,7 +14,7 @@ import { lineChart, type LineChart } from "../viz/line-chart.js";
 import { progressBar, type ProgressBar } from "../viz/progress.js";
 import { fmt } from "../viz/style.js";
 import type { BackendStats } from "../tensor/backend.js";
-import { allParams, validateConfig, type JobConfig, type JobDef, type MetricRecord, type ParamSpec } from "./jobs.js";
+import { allParams, validateConfig, type JobConfig, type JobDef, type MetricRecord, type ParamSpec, type ParamValue } from "./jobs.js";
 import type { BackendChoice, BackendInfo, FromWorker, ToWorker } from "./protocol.js";
 import { getJob } from "./registry.js";
 
@@ -29,6 +29,11 @@ export interface HarnessOptions {
   backend?: BackendChoice;
   /** build the job's charts (default true); pages can draw their own from onRecord */
   charts?: boolean;
+  /**
+   * config values the page supplies that are not inputs (e.g. the URL of a file the
+   * page serves, which only the page can resolve): merged into every run's config
+   */
+  fixed?: Readonly<Record<string, ParamValue>>;
 }
 
 export interface Harness {
@@ -263,7 +268,7 @@ export function createHarness(options: HarnessOptions): Harness {
       errorsBox.textContent = currentErrors.join(" · ");
     }
     syncButtons();
-    return r.ok ? r.config : null;
+    return r.ok ? (options.fixed ? { ...r.config, ...options.fixed } : r.config) : null;
   }
   function selectPreset(name: string): void {
     const p = job.presets[name];

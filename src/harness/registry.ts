@@ -6,9 +6,11 @@
 // jobs/engine-spirals.ts), import it here and add it to JOBS.
 import type { JobDef } from "./jobs.js";
 import { spiralsJob } from "./jobs/engine-spirals.js";
+import { pretrainJob } from "./jobs/pretrain.js";
 
 export const JOBS: Readonly<Record<string, JobDef>> = {
   [spiralsJob.name]: spiralsJob,
+  [pretrainJob.name]: pretrainJob,
 };
 
 export function getJob(name: string): JobDef {
