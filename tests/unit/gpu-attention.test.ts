@@ -26,6 +26,7 @@ import {
 import { createBackend } from "../../src/tensor/create.js";
 import { attentionKernelChoice, attentionPlan, SPECIALISED_MAX_HEAD } from "../../src/gpu/ops/attention.js";
 import { assertClose } from "./helpers/assert-close.js";
+import { poisonPool } from "./helpers/gpu.js";
 import { f32, mulberry32, normal } from "./helpers/random.js";
 
 const TOL_ROPE = { atol: 5e-6 };
@@ -45,15 +46,6 @@ after(() => {
   gpu?.destroy();
 });
 
-/** Fill pooled buffers of every size class up to `floats` with NaN, then free them. */
-function poison(be: Backend, floats: number, copies = 4): void {
-  const held = [];
-  for (let n = 64; ; n *= 2) {
-    for (let c = 0; c < copies; c++) held.push(be.upload(new Float32Array(n).fill(NaN), [n], "f32"));
-    if (n >= floats) break;
-  }
-  for (const t of held) be.free(t);
-}
 
 const randn = (shape: Shape) => f32(normal(rng, shapeSize(shape)));
 
@@ -69,7 +61,7 @@ describe("gpu rope", () => {
       const x = randn(shape);
       const want = cpu.rope(cpu.upload(x, shape, "f32"), opts);
       const gx = gpu.upload(x, shape, "f32");
-      poison(gpu, x.length);
+      poisonPool(gpu, x.length);
       const got = gpu.rope(gx, opts);
       assertClose(await gpu.read(got), await cpu.read(want), TOL_ROPE, "rope");
     });
@@ -156,9 +148,9 @@ async function checkCase(c: AttnCase): Promise<void> {
     const k = be.upload(data.k, kShape, "f32");
     const v = be.upload(data.v, vShape, "f32");
     const dout = be.upload(data.dout, oShape, "f32");
-    if (poisonFirst) poison(be, Math.max(shapeSize(qShape), shapeSize(kShape), shapeSize(vShape), shapeSize(oShape)));
+    if (poisonFirst) poisonPool(be, Math.max(shapeSize(qShape), shapeSize(kShape), shapeSize(vShape), shapeSize(oShape)));
     const { out, lse } = be.attention(q, k, v, opts);
-    if (poisonFirst) poison(be, Math.max(shapeSize(qShape), shapeSize(kShape), shapeSize(vShape)));
+    if (poisonFirst) poisonPool(be, Math.max(shapeSize(qShape), shapeSize(kShape), shapeSize(vShape)));
     const { dq, dk, dv } = be.attentionBackward(q, k, v, out, lse, dout, opts);
     return { out, lse, dq, dk, dv };
   };

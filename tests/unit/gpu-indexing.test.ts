@@ -13,6 +13,7 @@ import { CpuBackend } from "../../src/cpu/index.js";
 import { type Backend, type RawTensor, type Shape, DTypeError, ShapeError, shapeSize } from "../../src/tensor/backend.js";
 import { createBackend } from "../../src/tensor/create.js";
 import { assertClose } from "./helpers/assert-close.js";
+import { poisonPool } from "./helpers/gpu.js";
 import { f32, ints, mulberry32, uniform } from "./helpers/random.js";
 
 const EXACT = { atol: 0 };
@@ -31,15 +32,6 @@ after(() => {
   gpu?.destroy();
 });
 
-/** Fill pooled buffers of every size class up to `floats` with NaN, then free them. */
-function poison(be: Backend, floats: number, copies = 3): void {
-  const held = [];
-  for (let n = 64; ; n *= 2) {
-    for (let c = 0; c < copies; c++) held.push(be.upload(new Float32Array(n).fill(NaN), [n], "f32"));
-    if (n >= floats) break;
-  }
-  for (const t of held) be.free(t);
-}
 
 const rand = (shape: Shape) => f32(uniform(rng, shapeSize(shape)));
 
@@ -53,7 +45,7 @@ async function compare(
   const cx = inputs.map((i) => cpu.upload(i.data, i.shape, i.dtype));
   const gx = inputs.map((i) => gpu.upload(i.data, i.shape, i.dtype));
   const want = op(cpu, cx);
-  poison(gpu, Math.max(...want.map((t) => t.size)));
+  poisonPool(gpu, Math.max(...want.map((t) => t.size)));
   const got = op(gpu, gx);
   for (let i = 0; i < want.length; i++) {
     assert.deepEqual(got[i]!.shape, want[i]!.shape, `${label}: shape of output ${i}`);

@@ -15,9 +15,10 @@ import { GpuContext } from "../../src/gpu/context.js";
 import {
   MATMUL_VARIANTS, chooseMatmulKernel, getMatmulVariant, setMatmulVariant, vec4Aligned,
 } from "../../src/gpu/ops/matmul.js";
-import { type Backend, type MatmulOptions, type Shape, DTypeError, ShapeError, shapeSize } from "../../src/tensor/backend.js";
+import { type MatmulOptions, type Shape, DTypeError, ShapeError, shapeSize } from "../../src/tensor/backend.js";
 import { createBackend } from "../../src/tensor/create.js";
 import { assertClose } from "./helpers/assert-close.js";
+import { poisonPool } from "./helpers/gpu.js";
 import { f32, mulberry32, uniform } from "./helpers/random.js";
 
 const TOL = { atol: 1e-5, rtol: 1e-5 };
@@ -37,15 +38,6 @@ after(() => {
   gpu?.destroy();
 });
 
-/** Fill pooled buffers of every size class up to `floats` with NaN, then free them. */
-function poison(be: Backend, floats: number, copies = 3): void {
-  const held = [];
-  for (let n = 64; ; n *= 2) {
-    for (let c = 0; c < copies; c++) held.push(be.upload(new Float32Array(n).fill(NaN), [n], "f32"));
-    if (n >= floats) break;
-  }
-  for (const t of held) be.free(t);
-}
 
 /** the stored shape of an operand: [..., rows, cols], swapped when transposed */
 function operand(batch: Shape, rows: number, cols: number, trans: boolean): number[] {
@@ -60,7 +52,7 @@ async function compare(aShape: Shape, bShape: Shape, opts: MatmulOptions, label:
   const want = cpu.matmul(ca, cb, opts);
   const ga = gpu.upload(a, aShape, "f32");
   const gb = gpu.upload(b, bShape, "f32");
-  poison(gpu, want.size);
+  poisonPool(gpu, want.size);
   const got = gpu.matmul(ga, gb, opts);
   assert.deepEqual(got.shape, want.shape, `${label}: shape`);
   assertClose(await gpu.read(got), await cpu.read(want), TOL, label);

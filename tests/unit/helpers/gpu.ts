@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { CpuBackend } from "../../../src/cpu/index.js";
 import { WebGPUBackend } from "../../../src/gpu/backend.js";
-import type { DType, RawTensor, Shape } from "../../../src/tensor/backend.js";
+import type { Backend, DType, RawTensor, Shape } from "../../../src/tensor/backend.js";
 import { createBackend } from "../../../src/tensor/create.js";
 import { type Tolerance, assertClose } from "./assert-close.js";
 
@@ -59,13 +59,18 @@ export async function checkGpuErrors(b: Backends): Promise<void> {
  * them again, so the next outputs come from buffers full of garbage: an element a
  * kernel forgets to write shows up as NaN.
  */
-export function poison(b: Backends, floats = 1 << 14, copies = 3): void {
+export function poisonPool(be: Backend, floats = 1 << 14, copies = 3): void {
   const held: RawTensor[] = [];
   for (let n = 64; ; n *= 2) {
-    for (let c = 0; c < copies; c++) held.push(b.gpu.fill([n], NaN, "f32"));
+    for (let c = 0; c < copies; c++) held.push(be.fill([n], NaN, "f32"));
     if (n >= floats) break;
   }
-  for (const t of held) b.gpu.free(t);
+  for (const t of held) be.free(t);
+}
+
+/** poisonPool on the WebGPU side of a pair of backends */
+export function poison(b: Backends, floats = 1 << 14, copies = 3): void {
+  poisonPool(b.gpu, floats, copies);
 }
 
 /** the same data on both backends */
