@@ -12,20 +12,7 @@
 // generates one for the exact size instead (same results; the loops over the head
 // written out, rows kept in registers, vector reads, several rows per thread).
 
-struct Params {
-  Tq: u32,
-  Hq: u32,
-  D: u32,
-  Tk: u32,
-  Hkv: u32,
-  Dv: u32,
-  kvLen: u32,
-  group: u32,
-  causal: u32,
-  chunks: u32, // ⌈max(D, Dv) / 64⌉, at least 1
-  threads: u32, // B·Tk·Hkv · chunks
-  scale: f32,
-}
+// #include "attention_params.wgsl"
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;

@@ -11,30 +11,7 @@
 
 override WG: u32 = 64u;
 
-const LOWEST: f32 = -3.4028234663852886e38;
-
-var<workgroup> scratchM: array<f32, 256>;
-var<workgroup> scratchS: array<f32, 256>;
-
-fn mergeMaxSum(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-  let m = max(a.x, b.x);
-  return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
-}
-
-fn groupMaxSum(v: vec2<f32>, lid: u32) -> vec2<f32> {
-  scratchM[lid] = v.x;
-  scratchS[lid] = v.y;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) {
-      let r = mergeMaxSum(vec2<f32>(scratchM[lid], scratchS[lid]), vec2<f32>(scratchM[lid + s], scratchS[lid + s]));
-      scratchM[lid] = r.x;
-      scratchS[lid] = r.y;
-    }
-    workgroupBarrier();
-  }
-  return vec2<f32>(scratchM[0], scratchS[0]);
-}
+// #include "row_max_sum.wgsl"
 
 struct ForwardParams {
   rows: u32,
