@@ -6,20 +6,13 @@
 // good enough for sampling training data and identical on every JS engine, so
 // "same seed → same numbers" holds in Node and in the browser alike.
 
+import { mulberry32 as mulberryImpl } from "../tensor/random.js";
+
 /** A source of uniform floats in [0, 1). */
 export type Rng = () => number;
 
-/** mulberry32: seed (any integer; only the low 32 bits are used) → Rng. */
-export function mulberry32(seed: number): Rng {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: seed → Rng (the engine's generator, so weights and data share one implementation). */
+export const mulberry32: (seed: number) => Rng = mulberryImpl;
 
 /** A uniform integer in [min, max], both inclusive. */
 export function randomInt(rng: Rng, min: number, max: number): number {

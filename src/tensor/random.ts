@@ -1,18 +1,28 @@
 // A small seeded random number generator. Initial weights are drawn here, on the
 // CPU, then uploaded: so one seed gives the same weights on every backend.
 
-/** mulberry32: 32-bit state, fast, good enough for initialisation and sampling */
-export class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** uniform in [0, 1) */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
+/**
+ * mulberry32: a tiny 32-bit generator (one integer state, a few multiplies per draw),
+ * identical on every JS engine. Seed: any integer; only the low 32 bits are used.
+ * The one implementation in the kit: task generation (src/tasks/rng.ts) uses it too.
+ */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Draws for initialisation and sampling, on top of mulberry32. */
+export class Rng {
+  /** uniform in [0, 1) */
+  readonly next: () => number;
+  constructor(seed: number) {
+    this.next = mulberry32(seed);
   }
   /** integer in [0, n) */
   int(n: number): number {

@@ -1,16 +1,6 @@
 // Seeded random numbers for tests: the same seed gives the same tensors on every run.
 
-/** mulberry32: a small, fast 32-bit PRNG; returns floats in [0, 1) */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from "../../../src/tensor/random.js";
 
 /** n uniform values in [lo, hi) */
 export function uniform(rng: () => number, n: number, lo = -1, hi = 1): number[] {
