@@ -10,6 +10,7 @@
 //
 // Query i sits at absolute position kvLen − Tq + i; with causal it sees keys
 // j ≤ that position, otherwise keys j < kvLen. Positions ≥ kvLen are never read.
+// With left padding it sees no key before keyStart[b] (see firstKey).
 // Grouped-query attention: query head h reads key/value head h / group.
 //
 // This is the general version, for any head size. For D, Dv ≤ 64 src/gpu/ops/attention.ts
@@ -23,7 +24,8 @@
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+@group(0) @binding(5) var<storage, read> keyStart: array<i32>;
+@group(0) @binding(6) var<uniform> p: Params;
 
 const CHUNK = 64u;
 
@@ -52,7 +54,7 @@ fn main(
   var m = -1e30;
   var l = 0.0;
   var acc: array<f32, CHUNK>;
-  for (var j = 0u; j <= lastKey; j++) {
+  for (var j = firstKey(b, lastKey); j <= lastKey; j++) {
     let kv = (b * p.Tk + j) * p.Hkv + hk;
     let kBase = kv * p.D;
     var dot = 0.0;

@@ -22,7 +22,8 @@
 @group(0) @binding(5) var<storage, read> delta: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dv: array<f32>;
-@group(0) @binding(8) var<uniform> p: Params;
+@group(0) @binding(8) var<storage, read> keyStart: array<i32>;
+@group(0) @binding(9) var<uniform> p: Params;
 
 const CHUNK = 64u;
 
@@ -55,6 +56,9 @@ fn main(
     for (var g = 0u; g < p.group; g++) {
       let h = hk * p.group + g;
       for (var i = iStart; i < p.Tq; i++) {
+        // left padding: query i sees keys firstKey(b, last_i) … last_i only
+        let last = select(p.kvLen - 1u, offset + i, p.causal != 0u);
+        if (j < firstKey(b, last)) { continue; }
         let row = (b * p.Tq + i) * p.Hq + h;
         let qBase = row * p.D;
         let oBase = row * p.Dv;

@@ -21,7 +21,8 @@
 @group(0) @binding(5) var<storage, read> dO: array<f32>;
 @group(0) @binding(6) var<storage, read_write> delta: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dq: array<f32>;
-@group(0) @binding(8) var<uniform> p: Params;
+@group(0) @binding(8) var<storage, read> keyStart: array<i32>;
+@group(0) @binding(9) var<uniform> p: Params;
 
 const CHUNK = 64u;
 
@@ -52,7 +53,7 @@ fn main(
   let L = lse[row];
 
   var acc: array<f32, CHUNK>;
-  for (var j = 0u; j <= lastKey; j++) {
+  for (var j = firstKey(b, lastKey); j <= lastKey; j++) {
     let kv = (b * p.Tk + j) * p.Hkv + hk;
     let kBase = kv * p.D;
     let vBase = kv * p.Dv;

@@ -1,6 +1,6 @@
 // Transformer kernels: rotary embedding and scaled dot-product attention
-// (forward and backward), with grouped-query attention, causal masking and a
-// KV-cache length. Accumulation is in float64.
+// (forward and backward), with grouped-query attention, causal masking, a
+// KV-cache length and left padding (keyStart). Accumulation is in float64.
 
 import type { FloatArray } from "../tensor/backend.js";
 
@@ -56,9 +56,14 @@ function lastKey(i: number, dims: AttnDims, causal: boolean): number {
   return causal ? dims.kvLen - dims.Tq + i : dims.kvLen - 1;
 }
 
+/** the first key index a query of batch row b whose last key is `last` may see (see AttentionOptions.keyStart) */
+function firstKey(b: number, last: number, keyStart: ArrayLike<number> | null): number {
+  return keyStart ? Math.min(Math.max(keyStart[b]!, 0), last) : 0;
+}
+
 export function attentionKernel(
   q: FloatArray, k: FloatArray, v: FloatArray, dims: AttnDims, scale: number, causal: boolean,
-  out: FloatArray, lse: FloatArray,
+  keyStart: ArrayLike<number> | null, out: FloatArray, lse: FloatArray,
 ): void {
   const { B, Tq, Hq, D, Tk, Hkv, Dv, group } = dims;
   const s = new Float64Array(Tk);
@@ -66,11 +71,12 @@ export function attentionKernel(
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < Tq; i++) {
       const jEnd = lastKey(i, dims, causal);
+      const j0 = firstKey(b, jEnd, keyStart);
       for (let h = 0; h < Hq; h++) {
         const hk = Math.floor(h / group);
         const qBase = ((b * Tq + i) * Hq + h) * D;
         let m = -Infinity;
-        for (let j = 0; j <= jEnd; j++) {
+        for (let j = j0; j <= jEnd; j++) {
           const kBase = ((b * Tk + j) * Hkv + hk) * D;
           let dot = 0;
           for (let d = 0; d < D; d++) dot += q[qBase + d]! * k[kBase + d]!;
@@ -79,11 +85,11 @@ export function attentionKernel(
           if (sc > m) m = sc;
         }
         let l = 0;
-        for (let j = 0; j <= jEnd; j++) l += Math.exp(s[j]! - m);
+        for (let j = j0; j <= jEnd; j++) l += Math.exp(s[j]! - m);
         const L = m + Math.log(l);
         lse[(b * Tq + i) * Hq + h] = L;
         o.fill(0);
-        for (let j = 0; j <= jEnd; j++) {
+        for (let j = j0; j <= jEnd; j++) {
           const p = Math.exp(s[j]! - L);
           const vBase = ((b * Tk + j) * Hkv + hk) * Dv;
           for (let d = 0; d < Dv; d++) o[d] += p * v[vBase + d]!;
@@ -103,7 +109,7 @@ export function attentionKernel(
  */
 export function attentionBackwardKernel(
   q: FloatArray, k: FloatArray, v: FloatArray, out: FloatArray, lse: FloatArray, dout: FloatArray,
-  dims: AttnDims, scale: number, causal: boolean,
+  dims: AttnDims, scale: number, causal: boolean, keyStart: ArrayLike<number> | null,
   dq: FloatArray, dk: FloatArray, dv: FloatArray,
 ): void {
   const { B, Tq, Hq, D, Tk, Hkv, Dv, group } = dims;
@@ -113,6 +119,7 @@ export function attentionBackwardKernel(
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < Tq; i++) {
       const jEnd = lastKey(i, dims, causal);
+      const j0 = firstKey(b, jEnd, keyStart);
       for (let h = 0; h < Hq; h++) {
         const hk = Math.floor(h / group);
         const row = (b * Tq + i) * Hq + h;
@@ -122,7 +129,7 @@ export function attentionBackwardKernel(
         let Di = 0;
         for (let d = 0; d < Dv; d++) Di += dout[oBase + d]! * out[oBase + d]!;
         dqRow.fill(0);
-        for (let j = 0; j <= jEnd; j++) {
+        for (let j = j0; j <= jEnd; j++) {
           const kBase = ((b * Tk + j) * Hkv + hk) * D;
           const vBase = ((b * Tk + j) * Hkv + hk) * Dv;
           let dot = 0;

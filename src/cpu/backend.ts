@@ -591,10 +591,11 @@ export class CpuBackend implements Backend {
     const kd = this.fdata(op, k, "k");
     const vd = this.fdata(op, v, "v");
     const dims = attentionShape(q.shape, k.shape, v.shape, opts);
+    const keyStart = opts.keyStart ? this.idata(op, opts.keyStart, "keyStart") : null;
     const { B, Tq, Hq, Dv, Tk, D } = dims;
     const out = this.allocF(op, [B, Tq, Hq, Dv]);
     const lse = this.allocF(op, [B, Tq, Hq]);
-    attentionKernel(qd, kd, vd, dims, opts.scale, opts.causal, out.d, lse.d);
+    attentionKernel(qd, kd, vd, dims, opts.scale, opts.causal, keyStart, out.d, lse.d);
     this.count(2 * B * Hq * Tq * Tk * (D + Dv));
     return { out: out.t, lse: lse.t };
   }
@@ -610,6 +611,7 @@ export class CpuBackend implements Backend {
     const ld = this.fdata(op, lse, "lse");
     const gd = this.fdata(op, dout, "dout");
     const dims = attentionShape(q.shape, k.shape, v.shape, opts);
+    const keyStart = opts.keyStart ? this.idata(op, opts.keyStart, "keyStart") : null;
     const { B, Tq, Hq, Dv, Tk, D } = dims;
     const ref = `q ${fmtShape(q.shape)}, v ${fmtShape(v.shape)}`;
     this.expectShape(op, "out", out.shape, [B, Tq, Hq, Dv], `${ref} need [${B}, ${Tq}, ${Hq}, ${Dv}]`);
@@ -618,7 +620,7 @@ export class CpuBackend implements Backend {
     const dq = this.allocF(op, q.shape);
     const dk = this.allocF(op, k.shape);
     const dv = this.allocF(op, v.shape);
-    attentionBackwardKernel(qd, kd, vd, od, ld, gd, dims, opts.scale, opts.causal, dq.d, dk.d, dv.d);
+    attentionBackwardKernel(qd, kd, vd, od, ld, gd, dims, opts.scale, opts.causal, keyStart, dq.d, dk.d, dv.d);
     this.count(2 * B * Hq * Tq * Tk * (3 * D + 2 * Dv));
     return { dq: dq.t, dk: dk.t, dv: dv.t };
   }

@@ -160,11 +160,13 @@ export class WebGPUBackend implements Backend {
   }
   attention(q: RawTensor, k: RawTensor, v: RawTensor, opts: AttentionOptions) {
     const op = "attention";
-    return attn.attention(this.ctx, g(op, q), g(op, k), g(op, v), opts);
+    return attn.attention(this.ctx, g(op, q), g(op, k), g(op, v), opts, gOpt(op, opts.keyStart ?? null));
   }
   attentionBackward(q: RawTensor, k: RawTensor, v: RawTensor, out: RawTensor, lse: RawTensor, dout: RawTensor, opts: AttentionOptions) {
     const op = "attentionBackward";
-    return attn.attentionBackward(this.ctx, g(op, q), g(op, k), g(op, v), g(op, out), g(op, lse), g(op, dout), opts);
+    return attn.attentionBackward(
+      this.ctx, g(op, q), g(op, k), g(op, v), g(op, out), g(op, lse), g(op, dout), opts, gOpt(op, opts.keyStart ?? null),
+    );
   }
 
   // ---- optimiser ----

@@ -56,6 +56,17 @@ export interface AttentionOptions {
    * absolute position kvLen - Tq + i.
    */
   kvLen?: number;
+  /**
+   * Left padding, for batches of sequences of different lengths (i32 [B]). In batch
+   * row b the positions before keyStart[b] are padding: a query at or after
+   * keyStart[b] never sees them. A query before it (a padding position itself) sees
+   * only its own key, so its output stays finite; it means nothing and is never used.
+   * In general query i sees keys min(keyStart[b], last_i) … last_i, where last_i is
+   * its position (causal) or kvLen − 1. Because RoPE scores depend only on the
+   * distance between positions, a left-padded sequence attends exactly as it would
+   * alone. Negative values count as 0.
+   */
+  keyStart?: RawTensor;
 }
 
 export interface RopeOptions {
@@ -314,5 +325,10 @@ export function attentionShape(q: Shape, k: Shape, v: Shape, opts: AttentionOpti
   const kvLen = opts.kvLen ?? Tk;
   if (!Number.isInteger(kvLen) || kvLen < 1 || kvLen > Tk) throw fail(`kvLen ${kvLen} must be in 1..${Tk}`);
   if (opts.causal && Tq > kvLen) throw fail(`causal attention needs Tq (${Tq}) ≤ kvLen (${kvLen})`);
+  const ks = opts.keyStart;
+  if (ks) {
+    if (ks.dtype !== "i32") throw new DTypeError(`attention: keyStart must be i32, got ${ks.dtype}`);
+    if (ks.shape.length !== 1 || ks.shape[0] !== B) throw fail(`keyStart has shape ${fmtShape(ks.shape)}, expected [${B}]`);
+  }
   return { B, Tq, Hq, D, Tk, Hkv, Dv, kvLen, group: Hq / Hkv };
 }

@@ -3,6 +3,8 @@
 // Attention), KV-cached decoding (kvLen < Tk), head sizes above the kernels' 64-wide
 // chunks (up to 256), and sizes of 1. Outputs come from a pool filled with NaN first,
 // and key/value rows past kvLen hold NaN (a KV cache's unused tail may hold anything).
+// Left padding (keyStart) is covered with starts of 0, inside the sequence, at or past
+// its end (every query then sees only itself) and negative.
 //
 // Attention has two sets of kernels (src/gpu/ops/attention.ts): ones generated for
 // the exact head size (D, Dv ≤ SPECIALISED_MAX_HEAD) and general ones for any size.
@@ -93,6 +95,8 @@ interface AttnCase {
   Dv: number;
   causal: boolean;
   kvLen?: number;
+  /** left padding: each batch row's first real position */
+  keyStart?: number[];
 }
 
 const CASES: AttnCase[] = [
@@ -119,6 +123,12 @@ const CASES: AttnCase[] = [
   { name: "1 position, D = Dv = 64", B: 3, Tq: 1, Tk: 1, Hq: 1, Hkv: 1, D: 64, Dv: 64, causal: true },
   { name: "17 positions, D 17, Dv 3", B: 1, Tq: 17, Tk: 17, Hq: 2, Hkv: 1, D: 17, Dv: 3, causal: true },
   { name: "D 65: wider than the specialised kernels", B: 1, Tq: 3, Tk: 3, Hq: 2, Hkv: 1, D: 65, Dv: 16, causal: true },
+  // left padding
+  { name: "left padding: starts 0, 3, 7 (all padding), −2", B: 4, Tq: 7, Tk: 7, Hq: 2, Hkv: 1, D: 8, Dv: 8, causal: true, keyStart: [0, 3, 7, -2] },
+  { name: "left padding, KV cache: one new query", B: 2, Tq: 1, Tk: 9, Hq: 2, Hkv: 1, D: 8, Dv: 8, causal: true, kvLen: 6, keyStart: [2, 5] },
+  { name: "left padding, 17 positions, GQA 2, D = Dv = 16", B: 2, Tq: 17, Tk: 17, Hq: 4, Hkv: 2, D: 16, Dv: 16, causal: true, keyStart: [16, 5] },
+  { name: "left padding, not causal, kvLen 5 of 6", B: 2, Tq: 3, Tk: 6, Hq: 1, Hkv: 1, D: 4, Dv: 6, causal: false, kvLen: 5, keyStart: [1, 5] },
+  { name: "left padding, wide heads", B: 2, Tq: 3, Tk: 3, Hq: 1, Hkv: 1, D: 130, Dv: 70, causal: true, keyStart: [1, 2] },
 ];
 
 async function readAll(be: Backend, ts: RawTensor[]) {
@@ -133,7 +143,12 @@ async function checkCase(c: AttnCase): Promise<void> {
   const kShape = [c.B, c.Tk, c.Hkv, c.D];
   const vShape = [c.B, c.Tk, c.Hkv, c.Dv];
   const oShape = [c.B, c.Tq, c.Hq, c.Dv];
-  const opts: AttentionOptions = { scale: 1 / Math.sqrt(c.D), causal: c.causal, ...(c.kvLen ? { kvLen: c.kvLen } : {}) };
+  const optsFor = (be: Backend): AttentionOptions => ({
+    scale: 1 / Math.sqrt(c.D),
+    causal: c.causal,
+    ...(c.kvLen ? { kvLen: c.kvLen } : {}),
+    ...(c.keyStart ? { keyStart: be.upload(c.keyStart, [c.B], "i32") } : {}),
+  });
   const data = { q: randn(qShape), k: randn(kShape), v: randn(vShape), dout: randn(oShape) };
   if (c.kvLen !== undefined) {
     // the rows past kvLen are never read: NaN there must not reach any output
@@ -144,6 +159,7 @@ async function checkCase(c: AttnCase): Promise<void> {
   }
 
   const run = (be: Backend, poisonFirst: boolean) => {
+    const opts = optsFor(be);
     const q = be.upload(data.q, qShape, "f32");
     const k = be.upload(data.k, kShape, "f32");
     const v = be.upload(data.v, vShape, "f32");
@@ -152,6 +168,7 @@ async function checkCase(c: AttnCase): Promise<void> {
     const { out, lse } = be.attention(q, k, v, opts);
     if (poisonFirst) poisonPool(be, Math.max(shapeSize(qShape), shapeSize(kShape), shapeSize(vShape)));
     const { dq, dk, dv } = be.attentionBackward(q, k, v, out, lse, dout, opts);
+    for (const t of [q, k, v, dout, ...(opts.keyStart ? [opts.keyStart] : [])]) be.free(t);
     return { out, lse, dq, dk, dv };
   };
 
@@ -197,6 +214,53 @@ describe("gpu attention", () => {
       });
     }
   }
+
+  test("a left-padded sequence attends exactly as it would alone (both backends)", async () => {
+    // Row 1 of the batch is a 3-position sequence behind 2 positions of padding; the
+    // same sequence alone must give the same outputs and gradients at its positions,
+    // and with no gradient arriving at the padding the padded keys get none either.
+    const [T, pad, H, D] = [5, 2, 2, 4];
+    const opts = { scale: 0.5, causal: true };
+    const seq = { q: randn([1, T - pad, H, D]), k: randn([1, T - pad, H, D]), v: randn([1, T - pad, H, D]), dout: randn([1, T - pad, H, D]) };
+    const row = T * H * D;
+    const padded = (x: number[], fillPad: number) => {
+      const out = Float32Array.from(normal(rng, 2 * row)); // row 0: an unrelated full-length sequence
+      out.fill(fillPad, row, row + pad * H * D);
+      out.set(x, row + pad * H * D);
+      return out;
+    };
+    for (const be of [cpu, gpu]) {
+      const up = (x: ArrayLike<number>, shape: Shape) => be.upload(x, shape, "f32");
+      const alone = [up(seq.q, [1, T - pad, H, D]), up(seq.k, [1, T - pad, H, D]), up(seq.v, [1, T - pad, H, D]), up(seq.dout, [1, T - pad, H, D])] as const;
+      const a = be.attention(alone[0], alone[1], alone[2], opts);
+      const ag = be.attentionBackward(alone[0], alone[1], alone[2], a.out, a.lse, alone[3], opts);
+      const keyStart = be.upload([0, pad], [2], "i32");
+      const both = [up(padded(seq.q, 7), [2, T, H, D]), up(padded(seq.k, 7), [2, T, H, D]), up(padded(seq.v, 7), [2, T, H, D]), up(padded(seq.dout, 0), [2, T, H, D])] as const;
+      const p = be.attention(both[0], both[1], both[2], { ...opts, keyStart });
+      const pg = be.attentionBackward(both[0], both[1], both[2], p.out, p.lse, both[3], { ...opts, keyStart });
+      const realPart = async (t: RawTensor) => (await be.read(t)).slice(row + pad * H * D);
+      const padPart = async (t: RawTensor) => (await be.read(t)).slice(row, row + pad * H * D);
+      const tol = { atol: 1e-6, rtol: 1e-5 };
+      assertClose(await realPart(p.out), await be.read(a.out), tol, `${be.name}: out`);
+      assertClose(await realPart(pg.dq), await be.read(ag.dq), tol, `${be.name}: dq`);
+      assertClose(await realPart(pg.dk), await be.read(ag.dk), tol, `${be.name}: dk`);
+      assertClose(await realPart(pg.dv), await be.read(ag.dv), tol, `${be.name}: dv`);
+      assert.ok((await padPart(pg.dk)).every((x) => x === 0) && (await padPart(pg.dv)).every((x) => x === 0), `${be.name}: padding gets no gradient`);
+      assert.ok((await be.read(p.out)).every(Number.isFinite), `${be.name}: padding queries stay finite`);
+      for (const t of [...alone, ...both, a.out, a.lse, ag.dq, ag.dk, ag.dv, keyStart, p.out, p.lse, pg.dq, pg.dk, pg.dv]) be.free(t);
+    }
+  });
+
+  test("keyStart must be i32 of shape [B]", () => {
+    for (const be of [cpu, gpu]) {
+      const q = be.upload(new Float32Array(2 * 3 * 1 * 4), [2, 3, 1, 4], "f32");
+      const wrongShape = be.upload([0, 1, 2], [3], "i32");
+      const wrongType = be.upload([0, 1], [2], "f32");
+      assert.throws(() => be.attention(q, q, q, { scale: 1, causal: true, keyStart: wrongShape }), (e: Error) => e instanceof ShapeError && /keyStart/.test(e.message) && e.message.includes("[3]"));
+      assert.throws(() => be.attention(q, q, q, { scale: 1, causal: true, keyStart: wrongType }), (e: Error) => e instanceof DTypeError && /keyStart/.test(e.message));
+      for (const t of [q, wrongShape, wrongType]) be.free(t);
+    }
+  });
 
   test("wide heads take the general kernels", () => {
     assert.equal(attentionPlan(SPECIALISED_MAX_HEAD, SPECIALISED_MAX_HEAD, 2).kind, "specialised");

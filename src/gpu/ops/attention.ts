@@ -65,8 +65,16 @@ type AttnDims = ReturnType<typeof attentionShape>;
 function attnUniforms(s: AttnDims, opts: AttentionOptions, chunks: number, threads: number) {
   return [
     s.Tq, s.Hq, s.D, s.Tk, s.Hkv, s.Dv, s.kvLen, s.group, opts.causal ? 1 : 0, chunks, threads,
-    { f32: opts.scale },
+    { f32: opts.scale }, opts.keyStart ? 1 : 0,
   ];
+}
+
+/**
+ * The buffer bound as `keyStart` (left padding). Without padding the kernels never
+ * read it (hasKeyStart = 0), but WebGPU still wants a buffer there: q stands in.
+ */
+function keyStartBuffer(q: GpuTensor, keyStart: GpuTensor | null): GpuTensor {
+  return keyStart ?? q;
 }
 
 // ---- specialised kernels -------------------------------------------------------------
@@ -150,7 +158,7 @@ function registerPlan(ctx: GpuContext, plan: AttentionPlan): void {
 
 /** the uniform Params struct of the specialised kernels, in this order */
 function specUniforms(s: AttnDims, opts: AttentionOptions, threads: number) {
-  return [s.Tq, s.Hq, s.Tk, s.Hkv, s.kvLen, s.group, opts.causal ? 1 : 0, threads, { f32: opts.scale }];
+  return [s.Tq, s.Hq, s.Tk, s.Hkv, s.kvLen, s.group, opts.causal ? 1 : 0, threads, { f32: opts.scale }, opts.keyStart ? 1 : 0];
 }
 
 /** A row of `size` floats as `n` vectors of `w` floats (w = 4 when size allows, else 2, else 1). */
@@ -195,10 +203,18 @@ struct Params {
   causal: u32,
   threads: u32,
   scale: f32,
+  hasKeyStart: u32,
 }
 
 ${decls.join("\n")}
-@group(0) @binding(${bindings.length}) var<uniform> p: Params;
+@group(0) @binding(${bindings.length}) var<storage, read> keyStart: array<i32>;
+@group(0) @binding(${bindings.length + 1}) var<uniform> p: Params;
+
+// left padding: the first key a query of batch row b whose last key is \`last\` sees
+fn firstKey(b: u32, last: u32) -> u32 {
+  if (p.hasKeyStart == 0u) { return 0u; }
+  return min(u32(max(keyStart[b], 0)), last);
+}
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(
@@ -225,7 +241,8 @@ function queryThread(G: number): string {
   let b = bi / p.Tq;
   let row0 = bi * p.Hq + hk * p.group + (t % parts) * ${G}u;
   var lastKey = p.kvLen - 1u;
-  if (p.causal != 0u) { lastKey = p.kvLen - p.Tq + i; }`;
+  if (p.causal != 0u) { lastKey = p.kvLen - p.Tq + i; }
+  let first = firstKey(b, lastKey);`;
 }
 
 /** forward: out and lse for G query heads per thread */
@@ -241,7 +258,7 @@ ${queryThread(G)}
   var m${g} = -1e30;
   var l${g} = 0.0;
   ${each(rv.n, (c) => `var o${g}_${c} = ${rv.ty}(0.0);`, "\n  ")}`)}
-  for (var j = 0u; j <= lastKey; j++) {
+  for (var j = first; j <= lastKey; j++) {
     let kv = (b * p.Tk + j) * p.Hkv + hk;
     let kb = kv * ${rq.n}u;
     let vb = kv * ${rv.n}u;
@@ -282,7 +299,7 @@ ${queryThread(G)}
   delta[row0 + ${g}u] = di${g};
   let L${g} = lse[row0 + ${g}u];
   ${each(rq.n, (c) => `var a${g}_${c} = ${rq.ty}(0.0);`, "\n  ")}`)}
-  for (var j = 0u; j <= lastKey; j++) {
+  for (var j = first; j <= lastKey; j++) {
     let kv = (b * p.Tk + j) * p.Hkv + hk;
     let kb = kv * ${rq.n}u;
     let vb = kv * ${rv.n}u;
@@ -332,7 +349,10 @@ function dkdvKernel(D: number, Dv: number, K: number): string {
     var iStart = 0u;
     if (p.causal != 0u && jFirst > offset) { iStart = jFirst - offset; }
     for (var i = iStart; i < p.Tq; i++) {
-      ${perKey((kk) => `let sees${kk} = j${kk} < p.kvLen && (p.causal == 0u || j${kk} <= offset + i);`, "\n      ")}
+      // query i sees keys firstKey(b, last) … last
+      let last = select(p.kvLen - 1u, offset + i, p.causal != 0u);
+      let first = firstKey(b, last);
+      ${perKey((kk) => `let sees${kk} = j${kk} >= first && j${kk} <= last;`, "\n      ")}
       let row0 = (b * p.Tq + i) * p.Hq + hk * p.group;
       for (var g = 0u; g < p.group; g++) {
         let row = row0 + g;
@@ -376,10 +396,11 @@ function checkAttentionInputs(op: string, q: GpuTensor, k: GpuTensor, v: GpuTens
  * lse [B, Tq, Hq]. Counts 2·B·Hq·Tq·Tk·(D + Dv) flops, like the CPU twin.
  */
 export function attention(
-  ctx: GpuContext, q: GpuTensor, k: GpuTensor, v: GpuTensor, opts: AttentionOptions,
+  ctx: GpuContext, q: GpuTensor, k: GpuTensor, v: GpuTensor, opts: AttentionOptions, keyStart: GpuTensor | null = null,
 ): { out: GpuTensor; lse: GpuTensor } {
   const s = checkAttentionInputs("attention", q, k, v, opts);
   const { B, Tq, Hq, Dv, Tk, D } = s;
+  const keyStartBuf = keyStartBuffer(q, keyStart);
   const out = ctx.empty([B, Tq, Hq, Dv], "f32");
   const lse = ctx.empty([B, Tq, Hq], "f32");
   const rows = B * Tq * Hq;
@@ -390,7 +411,7 @@ export function attention(
     const threads = rows / plan.heads;
     ctx.dispatch({
       kernel: plan.forward,
-      buffers: [q, k, v, out, lse],
+      buffers: [q, k, v, out, lse, keyStartBuf],
       uniforms: specUniforms(s, opts, threads),
       workgroups: workgroupsFor(ctx, threads),
       flops,
@@ -399,7 +420,7 @@ export function attention(
     const chunks = Math.max(1, Math.ceil(Dv / CHUNK));
     ctx.dispatch({
       kernel: plan.forward,
-      buffers: [q, k, v, out, lse],
+      buffers: [q, k, v, out, lse, keyStartBuf],
       uniforms: attnUniforms(s, opts, chunks, rows * chunks),
       workgroups: workgroupsFor(ctx, rows * chunks),
       flops,
@@ -416,7 +437,7 @@ export function attention(
  */
 export function attentionBackward(
   ctx: GpuContext, q: GpuTensor, k: GpuTensor, v: GpuTensor, out: GpuTensor, lse: GpuTensor, dout: GpuTensor,
-  opts: AttentionOptions,
+  opts: AttentionOptions, keyStart: GpuTensor | null = null,
 ): { dq: GpuTensor; dk: GpuTensor; dv: GpuTensor } {
   const op = "attentionBackward";
   const s = checkAttentionInputs(op, q, k, v, opts);
@@ -437,8 +458,9 @@ export function attentionBackward(
   const dv = ctx.empty(v.shape, "f32");
   const delta = ctx.empty([B, Tq, Hq], "f32");
   const flops = 2 * B * Hq * Tq * Tk * (3 * D + 2 * Dv);
-  const dqBuffers = [q, k, v, out, lse, dout, delta, dq];
-  const dkdvBuffers = [q, k, v, lse, dout, delta, dk, dv];
+  const keyStartBuf = keyStartBuffer(q, keyStart);
+  const dqBuffers = [q, k, v, out, lse, dout, delta, dq, keyStartBuf];
+  const dkdvBuffers = [q, k, v, lse, dout, delta, dk, dv, keyStartBuf];
 
   const rows = B * Tq * Hq;
   const kvRows = B * Tk * Hkv;
