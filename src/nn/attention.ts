@@ -43,8 +43,9 @@ export class CausalSelfAttention extends Module {
    * x: [B, T, dModel]. Without a cache: full causal attention over T (training).
    * With a cache: the T new positions start at `pos0`; their keys and values are
    * written into the cache and attention looks at positions 0 .. pos0 + T − 1.
+   * keyStart (i32 [B]): left padding, see AttentionOptions.keyStart.
    */
-  forward(x: Tensor, cache?: LayerKVCache, pos0 = 0): Tensor {
+  forward(x: Tensor, cache?: LayerKVCache, pos0 = 0, keyStart?: Tensor): Tensor {
     const e = this.engine;
     const [B, T] = x.shape as [number, number, number];
     const { nHeads, nKvHeads, ropeTheta } = this.cfg;
@@ -54,15 +55,16 @@ export class CausalSelfAttention extends Module {
     const k = e.rope(e.reshape(this.wk.forward(flat), [B, T, nKvHeads, D]), pos0, ropeTheta);
     const v = e.reshape(this.wv.forward(flat), [B, T, nKvHeads, D]);
     const scale = 1 / Math.sqrt(D);
+    const padding = keyStart ? { keyStart: keyStart.raw } : {};
     let out: Tensor;
     if (cache) {
       e.backend.writeSlice(cache.k, k.raw, 1, pos0);
       e.backend.writeSlice(cache.v, v.raw, 1, pos0);
       const kAll = e.wrap(e.backend.reshape(cache.k, cache.k.shape));
       const vAll = e.wrap(e.backend.reshape(cache.v, cache.v.shape));
-      out = e.attention(q, kAll, vAll, { scale, causal: true, kvLen: pos0 + T });
+      out = e.attention(q, kAll, vAll, { scale, causal: true, kvLen: pos0 + T, ...padding });
     } else {
-      out = e.attention(q, k, v, { scale, causal: true });
+      out = e.attention(q, k, v, { scale, causal: true, ...padding });
     }
     return e.reshape(this.wo.forward(e.reshape(out, [B * T, this.cfg.dModel])), [B, T, this.cfg.dModel]);
   }

@@ -46,10 +46,10 @@ export class Block extends Module {
     this.mlpNorm = this.child("mlp_norm", new RMSNorm(engine, c.dModel, c.normEps));
     this.mlp = this.child("mlp", new SwiGLU(engine, c.dModel, c.dFF, rng, residualStd));
   }
-  forward(x: Tensor, cache?: LayerKVCache, pos0 = 0): Tensor {
+  forward(x: Tensor, cache?: LayerKVCache, pos0 = 0, keyStart?: Tensor): Tensor {
     const e = this.engine;
     const [B, T, C] = x.shape as [number, number, number];
-    const h = e.add(x, this.attn.forward(this.attnNorm.forward(x), cache, pos0));
+    const h = e.add(x, this.attn.forward(this.attnNorm.forward(x), cache, pos0, keyStart));
     const m = this.mlp.forward(e.reshape(this.mlpNorm.forward(h), [B * T, C]));
     return e.add(h, e.reshape(m, [B, T, C]));
   }
@@ -72,13 +72,17 @@ export class GPT extends Module {
     this.head = config.tiedHead ? null : this.child("head", new Linear(engine, config.dModel, config.vocabSize, rng, { std: 0.02 }));
   }
 
-  /** ids i32 [B, T] → logits [B·T, vocab] */
-  forward(ids: Tensor, caches?: LayerKVCache[], pos0 = 0): Tensor {
+  /**
+   * ids i32 [B, T] → logits [B·T, vocab]. With caches, the T new positions start at
+   * pos0 (KV-cached decoding). keyStart (i32 [B]) marks left padding: row b's real
+   * tokens start at keyStart[b] and never attend to the padding before it.
+   */
+  forward(ids: Tensor, caches?: LayerKVCache[], pos0 = 0, keyStart?: Tensor): Tensor {
     const e = this.engine;
     const [B, T] = ids.shape as [number, number];
     if (pos0 + T > this.config.maxSeqLen) throw new Error(`GPT: positions up to ${pos0 + T} exceed maxSeqLen ${this.config.maxSeqLen}`);
     let x = this.embed.forward(ids); // [B, T, C]
-    this.blocks.forEach((b, i) => (x = b.forward(x, caches?.[i], pos0)));
+    this.blocks.forEach((b, i) => (x = b.forward(x, caches?.[i], pos0, keyStart)));
     const h = e.reshape(this.norm.forward(x), [B * T, this.config.dModel]);
     return this.head ? this.head.forward(h) : e.matmul(h, this.embed.weight, { transB: true });
   }

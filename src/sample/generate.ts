@@ -3,8 +3,15 @@
 // The prompt is run once through the model (prefill), which fills each layer's
 // key/value cache; after that every new token costs one forward pass over a single
 // position that attends to the cached keys and values, instead of re-running the
-// whole sequence. Sequences in a batch share one prompt length (GRPO samples a
-// group of answers to the same prompt, so its batches always do).
+// whole sequence.
+//
+// Prompts of different lengths share a batch by left padding: each is padded at
+// its start to the longest, so every row's next token sits at the same position and
+// one forward pass serves them all, and attention is told where each row's real
+// tokens begin (keyStart), so no real token ever sees the padding. Since RoPE
+// scores depend only on the distance between positions, a padded prompt is decoded
+// exactly as it would be alone. GRPO samples groups for several prompts at once, so
+// this is what keeps its batches full.
 
 import type { GPT } from "../nn/gpt.js";
 import type { Tensor } from "../tensor/engine.js";
@@ -31,12 +38,11 @@ export async function generate(model: GPT, prompts: readonly (readonly number[])
   validateSampling(o);
   const B = prompts.length;
   if (B === 0) return { tokens: [], stopped: [] };
-  const Tp = prompts[0]!.length;
-  if (Tp === 0) throw new Error("generate: prompts must not be empty (start them with BOS)");
-  if (prompts.some((p) => p.length !== Tp)) throw new Error("generate: every prompt in a batch must have the same length");
+  if (prompts.some((p) => p.length === 0)) throw new Error("generate: prompts must not be empty (start them with BOS)");
+  const Tp = Math.max(...prompts.map((p) => p.length));
   const maxLen = model.config.maxSeqLen;
   const budget = Math.min(o.maxNewTokens, maxLen - Tp);
-  if (budget <= 0) throw new Error(`generate: the prompt (${Tp} tokens) leaves no room in maxSeqLen ${maxLen}`);
+  if (budget <= 0) throw new Error(`generate: the longest prompt (${Tp} tokens) leaves no room in maxSeqLen ${maxLen}`);
 
   const e = model.engine;
   const V = model.config.vocabSize;
@@ -45,8 +51,11 @@ export async function generate(model: GPT, prompts: readonly (readonly number[])
   const out: number[][] = prompts.map(() => []);
   const done = new Array<boolean>(B).fill(false);
   const cache = model.newCache(B);
+  // Left padding: the pad id is never seen by a real token, so any id will do.
+  const padLengths = prompts.map((p) => Tp - p.length);
+  const keyStart = padLengths.some((n) => n > 0) ? e.tensor(padLengths, [B], "i32") : undefined;
   try {
-    let input: number[] = prompts.flat();
+    let input: number[] = prompts.flatMap((p, b) => [...new Array<number>(padLengths[b]!).fill(0), ...p]);
     let T = Tp;
     let pos = 0;
     for (let step = 0; step < budget; step++) {
@@ -54,7 +63,7 @@ export async function generate(model: GPT, prompts: readonly (readonly number[])
       const last: Tensor = e.scope(() =>
         e.noGrad(() => {
           const ids = e.tensor(input, [B, T], "i32");
-          const logits = model.forward(ids, cache, pos); // [B·T, V]
+          const logits = model.forward(ids, cache, pos, keyStart); // [B·T, V]
           return T === 1 ? logits : e.reshape(e.slice(e.reshape(logits, [B, T, V]), 1, T - 1, T), [B, V]);
         }),
       );
@@ -77,6 +86,7 @@ export async function generate(model: GPT, prompts: readonly (readonly number[])
     }
   } finally {
     model.freeCache(cache);
+    keyStart?.dispose();
   }
   return { tokens: out, stopped: done };
 }
@@ -84,9 +94,11 @@ export async function generate(model: GPT, prompts: readonly (readonly number[])
 /**
  * The same greedy/sampled decoding without a cache: every step re-runs the whole
  * sequence. Slow, and only here so tests can check the cached path against it.
+ * Prompts must share one length.
  */
 export async function generateWithoutCache(model: GPT, prompts: readonly (readonly number[])[], o: GenerateOptions): Promise<Generation> {
   validateSampling(o);
+  if (prompts.some((p) => p.length !== prompts[0]!.length)) throw new Error("generateWithoutCache: every prompt must have the same length");
   const e = model.engine;
   const V = model.config.vocabSize;
   const B = prompts.length;

@@ -8,27 +8,19 @@ import { BOS_ID, decode, encode, generateProblems, type Problem } from "../tasks
  * writes facts: "<question>=" and the number that follows, read up to the first
  * character that is not a digit or a minus sign. No chat template, no reasoning.
  */
-export async function directAccuracy(model: GPT, problems: readonly Problem[], batchSize = 16): Promise<{ accuracy: number; correct: number; total: number }> {
+export async function directAccuracy(model: GPT, problems: readonly Problem[], batchSize = 32): Promise<{ accuracy: number; correct: number; total: number }> {
   let correct = 0;
-  // same-length prompts batch together
-  const byLength = new Map<number, Problem[]>();
-  for (const p of problems) {
-    const n = encode(`${p.question}=`).length;
-    byLength.set(n, [...(byLength.get(n) ?? []), p]);
-  }
-  for (const group of byLength.values()) {
-    for (let i = 0; i < group.length; i += batchSize) {
-      const batch = group.slice(i, i + batchSize);
-      const prompts = batch.map((p) => [BOS_ID, ...encode(`${p.question}=`)]);
-      const { tokens } = await generate(model, prompts, {
-        temperature: 0, topK: 0, topP: 1, maxNewTokens: 6, stopTokens: [], seed: 0,
-      });
-      batch.forEach((p, k) => {
-        const text = decode(tokens[k]!);
-        const m = /^-?\d+/.exec(text);
-        if (m && m[0] === p.answer) correct++;
-      });
-    }
+  // prompts of different lengths share a batch (generate left-pads them)
+  for (let i = 0; i < problems.length; i += batchSize) {
+    const batch = problems.slice(i, i + batchSize);
+    const prompts = batch.map((p) => [BOS_ID, ...encode(`${p.question}=`)]);
+    const { tokens } = await generate(model, prompts, {
+      temperature: 0, topK: 0, topP: 1, maxNewTokens: 6, stopTokens: [], seed: 0,
+    });
+    batch.forEach((p, k) => {
+      const m = /^-?\d+/.exec(decode(tokens[k]!));
+      if (m && m[0] === p.answer) correct++;
+    });
   }
   return { accuracy: problems.length ? correct / problems.length : 0, correct, total: problems.length };
 }

@@ -206,6 +206,6 @@ describe("the Pretrain page's pieces", () => {
       assert.ok(text && text.split("\n").length >= 3, `${name} excerpt`);
       assert.match(text!, /\}\s*$/, `${name} ends with its closing brace`);
     }
-    assert.match(excerptMethod(read("nn/gpt.ts"), /^export class GPT /, "forward")!, /^\/\*\* ids i32/, "the GPT's forward, not the block's");
+    assert.match(excerptMethod(read("nn/gpt.ts"), /^export class GPT /, "forward")!, /^\/\*\*\n \* ids i32/, "the GPT's forward, not the block's");
   });
 });
