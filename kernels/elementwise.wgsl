@@ -15,14 +15,39 @@ fn linearId(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 }
 
 // ---- binary: out = a ∘ b ---------------------------------------------------------
-// OP: 0 add, 1 sub, 2 mul, 3 div
+// OP: 0 add, 1 sub, 2 mul, 3 div, 4 min, 5 max, 6 ge  (the order of BINARY_OPS in
+// src/tensor/backend.ts)
+
+// Tested on the bits: compilers may assume floats are never NaN and fold `v != v` away.
+fn isNan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// WGSL's min and max leave NaN undefined; here NaN wins, like Math.min/max on the
+// CPU, so a poisoned value is never hidden.
+fn minOrNan(a: f32, b: f32) -> f32 {
+  if (isNan(a)) { return a; }
+  if (isNan(b)) { return b; }
+  return min(a, b);
+}
+
+fn maxOrNan(a: f32, b: f32) -> f32 {
+  if (isNan(a)) { return a; }
+  if (isNan(b)) { return b; }
+  return max(a, b);
+}
 
 fn binaryOp(a: f32, b: f32) -> f32 {
   switch OP {
     case 0u: { return a + b; }
     case 1u: { return a - b; }
     case 2u: { return a * b; }
-    default: { return a / b; }
+    case 3u: { return a / b; }
+    case 4u: { return minOrNan(a, b); }
+    case 5u: { return maxOrNan(a, b); }
+    // ge: 1 where a ≥ b, else 0, and 0 next to a NaN (the mask that routes the
+    // gradient of min and max; it has none itself)
+    default: { return select(0.0, 1.0, a >= b && !isNan(a) && !isNan(b)); }
   }
 }
 

@@ -27,6 +27,15 @@ function binaryRow(
     case "div":
       for (let i = 0; i < n; i++) out[oi + i] = a[ai + i * sa]! / b[bi + i * sb]!;
       return;
+    case "min": // Math.min/max return NaN when either input is NaN
+      for (let i = 0; i < n; i++) out[oi + i] = Math.min(a[ai + i * sa]!, b[bi + i * sb]!);
+      return;
+    case "max":
+      for (let i = 0; i < n; i++) out[oi + i] = Math.max(a[ai + i * sa]!, b[bi + i * sb]!);
+      return;
+    case "ge": // a comparison with NaN is false: 0
+      for (let i = 0; i < n; i++) out[oi + i] = a[ai + i * sa]! >= b[bi + i * sb]! ? 1 : 0;
+      return;
   }
 }
 

@@ -34,8 +34,14 @@ export type UnaryOp =
 export const UNARY_OPS: readonly UnaryOp[] = [
   "neg", "exp", "log", "tanh", "sigmoid", "silu", "gelu", "relu", "sqrt", "rsqrt", "square",
 ];
-export type BinaryOp = "add" | "sub" | "mul" | "div";
-export const BINARY_OPS: readonly BinaryOp[] = ["add", "sub", "mul", "div"];
+/**
+ * Elementwise ops on two f32 tensors with numpy broadcasting.
+ * - min, max: NaN wins (like Math.min / Math.max), so a poisoned value is never hidden.
+ * - ge: 1.0 where a ≥ b, else 0.0 (0.0 when either is NaN). It has no gradient: it is
+ *   the mask the backward rules of min and max use to send dy to the input that won.
+ */
+export type BinaryOp = "add" | "sub" | "mul" | "div" | "min" | "max" | "ge";
+export const BINARY_OPS: readonly BinaryOp[] = ["add", "sub", "mul", "div", "min", "max", "ge"];
 export type ReduceOp = "sum" | "mean" | "max";
 
 export interface MatmulOptions {

@@ -15,10 +15,13 @@
 import {
   type Backend, type DType, type HostArray, type RawTensor, type Shape, type UnaryOp,
   type AttentionOptions, type MatmulOptions, type BinaryOp,
-  FreedTensorError, ShapeError, fmtShape, normAxis, shapeSize,
+  FreedTensorError, ShapeError, checkDType, fmtShape, normAxis, shapeSize,
 } from "./backend.js";
 
 type GradFn = (g: RawTensor) => (RawTensor | null)[];
+
+/** `ge` is a step function with no gradient: the engine uses it, never differentiates it */
+type DifferentiableBinaryOp = Exclude<BinaryOp, "ge">;
 
 interface TapeEntry {
   inputs: Tensor[];
@@ -297,7 +300,7 @@ export class Engine {
 
   // ---- differentiable ops ----------------------------------------------------------
 
-  private binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  private binaryOp(op: DifferentiableBinaryOp, a: Tensor, b: Tensor): Tensor {
     const B = this.backend;
     const out = B.binary(op, a.raw, b.raw);
     const ar = a.raw;
@@ -324,6 +327,17 @@ export class Engine {
             for (const t of [q, q2, prod]) B.free(t);
           }
           return [ga, gb];
+        }
+        case "min":
+        case "max": {
+          // The gradient goes to the input that was picked. On a tie (a = b) all of
+          // it goes to a, the first argument: picked = [b ≥ a] for min, [a ≥ b] for max.
+          const picked = op === "min" ? B.binary("ge", br, ar) : B.binary("ge", ar, br);
+          const toA = B.binary("mul", g, picked); // g where a was picked, 0 elsewhere
+          const gb = needB ? this.consumeTo(B.binary("sub", g, toA), br.shape) : null;
+          B.free(picked);
+          if (!needA) B.free(toA);
+          return [needA ? this.consumeTo(toA, ar.shape) : null, gb];
         }
       }
     });
@@ -359,6 +373,39 @@ export class Engine {
   }
   div(a: Tensor, b: Tensor): Tensor {
     return this.binaryOp("div", a, b);
+  }
+  /** elementwise min with broadcasting; on a tie the gradient goes to a */
+  minimum(a: Tensor, b: Tensor): Tensor {
+    return this.binaryOp("min", a, b);
+  }
+  /** elementwise max with broadcasting; on a tie the gradient goes to a */
+  maximum(a: Tensor, b: Tensor): Tensor {
+    return this.binaryOp("max", a, b);
+  }
+
+  /**
+   * x limited to [lo, hi] (GRPO's clipped ratio). The gradient is 1 where
+   * lo ≤ x ≤ hi, bounds included, and 0 outside, where the output does not move with x.
+   */
+  clamp(x: Tensor, lo: number, hi: number): Tensor {
+    if (!(lo <= hi)) throw new RangeError(`clamp: lo (${lo}) must be ≤ hi (${hi})`);
+    const B = this.backend;
+    const xr = x.raw;
+    checkDType("clamp", xr, "f32", "x"); // before allocating: nothing below can fail then
+    // the bounds as scalar tensors, broadcast against x; kept for the backward pass
+    const loT = B.fill([], lo, "f32");
+    const hiT = B.fill([], hi, "f32");
+    const aboveLo = B.binary("max", xr, loT);
+    const out = B.binary("min", aboveLo, hiT);
+    B.free(aboveLo);
+    return this.record(out, [x], (g) => {
+      const geLo = B.binary("ge", xr, loT);
+      const leHi = B.binary("ge", hiT, xr);
+      const inside = B.binary("mul", geLo, leHi);
+      const gx = B.binary("mul", g, inside);
+      for (const t of [geLo, leHi, inside]) B.free(t);
+      return [gx];
+    }, [loT, hiT]);
   }
 
   /** alpha·x + beta */
@@ -506,12 +553,33 @@ export class Engine {
     );
   }
 
-  /** rows of table [V, D] picked by i32 ids of any shape → [...ids.shape, D] */
-  embedding(table: Tensor, ids: Tensor): Tensor {
+  /**
+   * Rows of x [N, C] picked by i32 indices of any shape → [...idx.shape, C]: an
+   * embedding lookup, or the dispatch of tokens to experts in an MoE layer. A row
+   * picked k times gets the sum of its k gradients. Indices carry no gradient.
+   * (On the GPU an index outside 0..N−1 reads a zero row; the CPU throws.)
+   */
+  gatherRows(x: Tensor, idx: Tensor): Tensor {
     const B = this.backend;
-    const rows = table.shape[0]!;
-    const ir = ids.raw;
-    return this.record(B.gatherRows(table.raw, ir), [table], (g) => [B.scatterAddRows(g, ir, rows)]);
+    const ir = idx.raw;
+    const rows = x.shape[0]!;
+    return this.record(B.gatherRows(x.raw, ir), [x], (g) => [B.scatterAddRows(g, ir, rows)]);
+  }
+  /** embedding lookup: table [V, D], ids of any shape → [...ids.shape, D] (gatherRows) */
+  embedding(table: Tensor, ids: Tensor): Tensor {
+    return this.gatherRows(table, ids);
+  }
+  /**
+   * The reverse of gatherRows: src [...idx.shape, C] added into a zero [rows, C],
+   * src's row m landing on row idx[m] (rows with equal index are summed) — how an
+   * MoE layer combines the experts' outputs back into token order. Each src row's
+   * gradient is the upstream gradient of the row it landed on: a gatherRows.
+   * (On the GPU a row with an index outside 0..rows−1 is dropped; the CPU throws.)
+   */
+  scatterAddRows(src: Tensor, idx: Tensor, rows: number): Tensor {
+    const B = this.backend;
+    const ir = idx.raw;
+    return this.record(B.scatterAddRows(src.raw, ir, rows), [src], (g) => [B.gatherRows(g, ir)]);
   }
   gatherLast(x: Tensor, idx: Tensor): Tensor {
     const B = this.backend;

@@ -1,6 +1,8 @@
 // Every backward rule of CpuBackend against central finite differences of its
 // forward, in float64 storage. Objective: L = Σ w ⊙ f(x) with random w, so the
-// analytic gradient is the backward rule applied to dy = w.
+// analytic gradient is the backward rule applied to dy = w. The last block checks
+// the engine's own rules built from several primitives (minimum, maximum, clamp,
+// gatherRows, scatterAddRows) the same way, through Engine.backward.
 //
 // Tolerances: central differences with eps = 1e-6 have truncation error
 // ~eps²·|f'''| ≈ 1e-12 and round-off ~|L|·1e-16/eps ≈ 1e-10·|L|; we accept
@@ -12,6 +14,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { CpuBackend } from "../../src/cpu/index.js";
 import { type BinaryOp, type RawTensor, type Shape, BINARY_OPS, UNARY_OPS, shapeSize } from "../../src/tensor/backend.js";
+import { Engine, type Tensor } from "../../src/tensor/engine.js";
 import { type Tolerance, assertClose } from "./helpers/assert-close.js";
 import { ints, mulberry32, normal, uniform } from "./helpers/random.js";
 
@@ -32,6 +35,15 @@ function weighted(t: RawTensor, w: number[]): number {
   for (let i = 0; i < d.length; i++) s += w[i]! * d[i]!;
   be.free(t);
   return s;
+}
+
+/**
+ * n multiples of 1/8 in [−2, 2], shifted by 1/32 when `offset`. A shifted value never
+ * ties with an unshifted one (|a − b| ≥ 1/32 ≫ EPS), so no finite difference of min,
+ * max or clamp (with bounds on multiples of 1/8) crosses a kink.
+ */
+function grid(n: number, offset: boolean): number[] {
+  return ints(rng, n, 33).map((k) => (k - 16) / 8 + (offset ? 1 / 32 : 0));
 }
 
 /** central differences of L at x */
@@ -73,21 +85,30 @@ describe("cpu gradcheck: elementwise", () => {
   test("sumTo is the gradient of broadcasting binary ops", () => {
     const pairs: [number[], number[]][] = [[[2, 3, 4], [3, 1]], [[5], [2, 1, 5]], [[3, 1], [1, 4]], [[2, 3], [2, 3]]];
     for (const op of BINARY_OPS) {
+      if (op === "ge") continue; // a step function: no gradient (min and max use it as a mask)
+      const minMax = op === "min" || op === "max";
       for (const [sa, sb] of pairs) {
-        const a = uniform(rng, shapeSize(sa), -2, 2);
-        const b = op === "div" ? uniform(rng, shapeSize(sb), 0.5, 2) : uniform(rng, shapeSize(sb), -2, 2);
+        const a = minMax ? grid(shapeSize(sa), true) : uniform(rng, shapeSize(sa), -2, 2);
+        const b = op === "div" ? uniform(rng, shapeSize(sb), 0.5, 2) : minMax ? grid(shapeSize(sb), false) : uniform(rng, shapeSize(sb), -2, 2);
         const outShape = be.binary(op, up(a, sa), up(b, sb)).shape;
         const w = normal(rng, shapeSize(outShape));
         const W = up(w, outShape);
         const A = up(a, sa);
         const B = up(b, sb);
         const neg = (t: RawTensor) => be.affine(t, -1, 0);
+        // W where a was picked (mask = ge), and the rest of W for b
+        const picked = (mask: RawTensor): [RawTensor, RawTensor] => {
+          const toA = be.binary("mul", W, mask);
+          return [toA, be.binary("sub", W, toA)];
+        };
         // ∂(a∘b)/∂a and ∂(a∘b)/∂b times W, at the broadcast shape
-        const grads: Record<BinaryOp, () => [RawTensor, RawTensor]> = {
+        const grads: Record<Exclude<BinaryOp, "ge">, () => [RawTensor, RawTensor]> = {
           add: () => [W, W],
           sub: () => [W, neg(W)],
           mul: () => [be.binary("mul", W, B), be.binary("mul", W, A)],
           div: () => [be.binary("div", W, B), neg(be.binary("div", be.binary("mul", W, A), be.binary("mul", B, B)))],
+          min: () => picked(be.binary("ge", B, A)),
+          max: () => picked(be.binary("ge", A, B)),
         };
         const [ga, gb] = grads[op]();
         const label = `${op} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`;
@@ -235,6 +256,81 @@ describe("cpu gradcheck: indexing and transformer ops", () => {
           assert.ok(dvv.slice(((b * Tk + j) * Hkv) * Dv, ((b * Tk + j + 1) * Hkv) * Dv).every((x) => x === 0), `${label}: dv beyond kvLen`);
         }
       }
+    }
+  });
+});
+
+describe("cpu gradcheck: engine rules (minimum, maximum, clamp, gatherRows, scatterAddRows)", () => {
+  const engine = new Engine(be);
+
+  /** Σ w ⊙ f(), through the engine with nothing recorded; f's tensors are freed */
+  function engineLoss(f: () => Tensor, w: number[]): number {
+    return engine.noGrad(() => engine.scope(() => {
+      const y = be.readSync(f().raw);
+      assert.equal(y.length, w.length, "weights and output differ in size");
+      let s = 0;
+      for (let i = 0; i < y.length; i++) s += w[i]! * y[i]!;
+      return s;
+    }));
+  }
+
+  /** ∂(Σ w ⊙ f(p))/∂p by Engine.backward, for a parameter made from `data` */
+  function engineGrad(data: number[], shape: Shape, f: (p: Tensor) => Tensor, w: number[]): number[] {
+    const p = engine.parameter(data, shape);
+    engine.scope(() => {
+      const y = f(p);
+      engine.backward(engine.sumAll(engine.mul(y, engine.tensor(w, y.shape))));
+    });
+    const g = rd(p.grad!.raw);
+    engine.zeroGrad([p]);
+    p.dispose();
+    return g;
+  }
+
+  test("minimum and maximum, broadcasting both ways (no ties)", () => {
+    const pairs: [Shape, Shape][] = [[[3, 4], [3, 4]], [[2, 3, 4], [3, 1]], [[5], [2, 1, 5]], [[3, 1], [1, 4]], [[4], []]];
+    for (const name of ["minimum", "maximum"] as const) {
+      const op = (x: Tensor, y: Tensor) => engine[name](x, y);
+      for (const [sa, sb] of pairs) {
+        const a = grid(shapeSize(sa), true);
+        const b = grid(shapeSize(sb), false);
+        const outShape = be.binary("add", up(a, sa), up(b, sb)).shape;
+        const w = normal(rng, shapeSize(outShape));
+        const label = `${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`;
+        const tb = () => engine.tensor(b, sb);
+        const ta = () => engine.tensor(a, sa);
+        gradcheck(`${label} d/da`, a, (xs) => engineLoss(() => op(engine.tensor(xs, sa), tb()), w), engineGrad(a, sa, (p) => op(p, tb()), w));
+        gradcheck(`${label} d/db`, b, (xs) => engineLoss(() => op(ta(), engine.tensor(xs, sb)), w), engineGrad(b, sb, (p) => op(ta(), p), w));
+      }
+    }
+  });
+
+  test("clamp, with values inside and outside the bounds (none on them)", () => {
+    const shape = [4, 5];
+    // on the grid 1/32 off multiples of 1/8, the bounds ±0.75 are never hit
+    const x = grid(20, true);
+    assert.ok(x.some((v) => v < -0.75) && x.some((v) => v > 0.75) && x.some((v) => Math.abs(v) < 0.75), "x must cover all three regions");
+    const w = normal(rng, 20);
+    const f = (t: Tensor) => engine.clamp(t, -0.75, 0.75);
+    gradcheck("clamp", x, (xs) => engineLoss(() => f(engine.tensor(xs, shape)), w), engineGrad(x, shape, f, w));
+  });
+
+  test("gatherRows and scatterAddRows (repeated and unused indices)", () => {
+    const [N, C] = [5, 3];
+    const ids = [4, 0, 4, 2, 2, 4, 1]; // row 3 is never picked, row 4 three times
+    const idxShapes: Shape[] = [[7], [1, 7]];
+    for (const idxShape of idxShapes) {
+      const idx = () => engine.tensor(ids, idxShape, "i32");
+      const x = normal(rng, N * C);
+      const wg = normal(rng, 7 * C);
+      const gather = (t: Tensor) => engine.gatherRows(t, idx());
+      const label = JSON.stringify(idxShape);
+      gradcheck(`gatherRows idx ${label}`, x, (xs) => engineLoss(() => gather(engine.tensor(xs, [N, C])), wg), engineGrad(x, [N, C], gather, wg));
+      const srcShape = [...idxShape, C];
+      const src = normal(rng, 7 * C);
+      const ws = normal(rng, N * C);
+      const scatter = (t: Tensor) => engine.scatterAddRows(t, idx(), N);
+      gradcheck(`scatterAddRows idx ${label}`, src, (xs) => engineLoss(() => scatter(engine.tensor(xs, srcShape)), ws), engineGrad(src, srcShape, scatter, ws));
     }
   });
 });

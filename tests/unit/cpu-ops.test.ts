@@ -85,9 +85,21 @@ function naiveBinary(op: BinaryOp, a: number[], aShape: Shape, b: number[], bSha
     const idx = unravel(i, shape);
     const x = a[ravel(idx.map((v, k) => (pa[k] === 1 ? 0 : v)), pa)]!;
     const y = b[ravel(idx.map((v, k) => (pb[k] === 1 ? 0 : v)), pb)]!;
-    out.push(op === "add" ? x + y : op === "sub" ? x - y : op === "mul" ? x * y : x / y);
+    out.push(naiveScalar(op, x, y));
   }
   return { out, shape };
+}
+
+function naiveScalar(op: BinaryOp, x: number, y: number): number {
+  switch (op) {
+    case "add": return x + y;
+    case "sub": return x - y;
+    case "mul": return x * y;
+    case "div": return x / y;
+    case "min": return x <= y || Number.isNaN(x) ? x : y;
+    case "max": return x >= y || Number.isNaN(x) ? x : y;
+    case "ge": return x >= y ? 1 : 0;
+  }
 }
 
 function naiveUnary(op: UnaryOp, x: number): number {

@@ -1,10 +1,11 @@
 // WebGPU elementwise ops and reductions against the CPU twin: fill, broadcasting
-// binary ops (rank up to 6), affine, every unary op and its derivative, reduce
-// (both kernel paths) and sumTo. Shapes are awkward (1, 3, 17, 65, ...), and the
-// buffer pool is filled with NaN before each op so unwritten outputs show up.
+// binary ops (rank up to 6; min, max and ge also on ties, ±0, ±Infinity and NaN),
+// affine, every unary op and its derivative, reduce (both kernel paths) and sumTo.
+// Shapes are awkward (1, 3, 17, 65, ...), and the buffer pool is filled with NaN
+// before each op so unwritten outputs show up.
 //
 // Tolerances (per element, |gpu − cpu| ≤ atol + rtol·|cpu|):
-//   fill, binary add/sub/mul, neg/relu/square   exact up to f32 rounding: atol 0, rtol 1e-6
+//   fill, binary add/sub/mul/min/max/ge, neg/relu/square   exact up to f32 rounding: atol 0, rtol 1e-6
 //   affine: atol 1e-7, rtol 1e-6 (the GPU may compute alpha·x + beta as one FMA)
 //   div, and the transcendental unary ops and their derivatives:   atol 1e-6, rtol 2e-5
 //     (WGSL allows a few ULP for exp/log/tanh/sqrt; the CPU computes in float64)
@@ -14,7 +15,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
   BINARY_OPS, DTypeError, DeviceLimitError, FreedTensorError, ShapeError, UNARY_OPS,
-  type RawTensor, type ReduceOp, type Shape, type UnaryOp, shapeSize,
+  type BinaryOp, type RawTensor, type ReduceOp, type Shape, type UnaryOp, shapeSize,
 } from "../../src/tensor/backend.js";
 import type { Tolerance } from "./helpers/assert-close.js";
 import {
@@ -30,7 +31,13 @@ const REDUCE: Tolerance = { atol: 1e-5, rtol: 1e-5 };
 
 let b: Backends;
 const rng = mulberry32(11);
-const rand = (shape: Shape, lo = -1, hi = 1) => f32(uniform(rng, shapeSize(shape), lo, hi));
+const rand = (shape: Shape, lo = -1, hi = 1, gen = rng) => f32(uniform(gen, shapeSize(shape), lo, hi));
+/**
+ * A generator of its own for the tests of ops added later (min, max, ge), so that
+ * adding them left the inputs of every other test in this file as they were.
+ */
+const laterOps = new Set<BinaryOp>(["min", "max", "ge"]);
+const rngFor = (op: BinaryOp) => (laterOps.has(op) ? mulberry32(100 + BINARY_OPS.indexOf(op)) : rng);
 
 before(async () => {
   b = await openBackends();
@@ -84,10 +91,11 @@ describe("gpu binary", () => {
   ];
   for (const op of BINARY_OPS) {
     test(`${op}: broadcasting on awkward shapes`, async () => {
+      const gen = rngFor(op);
       for (const [sa, sb] of SHAPES) {
-        const a = upload(b, rand(sa), sa);
+        const a = upload(b, rand(sa, -1, 1, gen), sa);
         // keep divisors away from 0
-        const bData = op === "div" ? rand(sb, 0.5, 2).map((v, i) => (i % 2 ? -v : v)) : rand(sb);
+        const bData = op === "div" ? rand(sb, 0.5, 2).map((v, i) => (i % 2 ? -v : v)) : rand(sb, -1, 1, gen);
         const bb = upload(b, bData, sb);
         poison(b);
         let g = a.gpu;
@@ -104,6 +112,40 @@ describe("gpu binary", () => {
       await checkGpuErrors(b);
     });
   }
+
+  test("min, max, ge: ties, ±0, ±Infinity and NaN (NaN wins in min/max; ge is 0 next to NaN)", async () => {
+    const special = [NaN, 1, -0, 0, -Infinity, Infinity, 0.5, -2, 1];
+    // a coarse grid, so that ties are common
+    const gen = mulberry32(99);
+    const grid = (shape: Shape) => Array.from({ length: shapeSize(shape) }, () => Math.floor(gen() * 5) / 4 - 0.5);
+    const cases: [number[], Shape, number[], Shape][] = [
+      [special, [9, 1], special, [9]], // every pair of special values
+      [grid([17, 1, 3]), [17, 1, 3], grid([65, 3]), [65, 3]],
+      [grid([3]), [3], grid([1, 65, 1]), [1, 65, 1]],
+    ];
+    for (const op of ["min", "max", "ge"] as const) {
+      for (const [da, sa, db, sb] of cases) {
+        const a = upload(b, da, sa);
+        const bb = upload(b, db, sb);
+        poison(b);
+        const g = b.gpu.binary(op, a.gpu, bb.gpu);
+        const c = b.cpu.binary(op, a.cpu, bb.cpu);
+        await expectClose(b, g, c, EXACT, `${op} ${JSON.stringify(sa)} ∘ ${JSON.stringify(sb)}`);
+        b.gpu.free(g);
+        b.cpu.free(c);
+        freePairs(b, a, bb);
+      }
+    }
+    // the CPU reference itself: NaN wins in min/max, comparisons with NaN are false
+    const nan = b.cpu.upload([NaN, 1, NaN], [3], "f32");
+    const one = b.cpu.upload([1, NaN, 2], [3], "f32");
+    const read = (t: RawTensor) => Array.from(b.cpu.readSync(t));
+    assert.deepEqual(read(b.cpu.binary("min", nan, one)), [NaN, NaN, NaN]);
+    assert.deepEqual(read(b.cpu.binary("max", one, nan)), [NaN, NaN, NaN]);
+    assert.deepEqual(read(b.cpu.binary("ge", nan, one)), [0, 0, 0]);
+    assert.deepEqual(read(b.cpu.binary("ge", one, one)), [1, 0, 1]);
+    await checkGpuErrors(b);
+  });
 
   test("more workgroups than one grid dimension allows (folded into y)", async () => {
     // 65535 · 256 + a bit: ctx.grid has to fold the launch into two dimensions
