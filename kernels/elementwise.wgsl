@@ -144,7 +144,9 @@ fn unaryOp(v: f32) -> f32 {
     case 3u: { return safeTanh(v); }
     case 4u: { return sigmoid(v); }
     case 5u: { return v * sigmoid(v); }
-    case 6u: { return 0.5 * v * (1.0 + safeTanh(GELU_C * (v + GELU_A * v * v * v))); }
+    // GELU's 0.5·(1 + tanh(u)) is written σ(2u): the same value, but with no
+    // 1 + (≈ −1) cancellation for negative v, where f32 would lose every digit.
+    case 6u: { return v * sigmoid(2.0 * GELU_C * (v + GELU_A * v * v * v)); }
     case 7u: { return max(v, 0.0); }
     case 8u: { return sqrt(v); }
     case 9u: { return 1.0 / sqrt(v); }
@@ -162,8 +164,10 @@ fn unaryDerivative(v: f32) -> f32 {
     case 4u: { let s = sigmoid(v); return s * (1.0 - s); }
     case 5u: { let s = sigmoid(v); return s * (1.0 + v * (1.0 - s)); }
     case 6u: {
-      let t = safeTanh(GELU_C * (v + GELU_A * v * v * v));
-      return 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * GELU_C * (1.0 + 3.0 * GELU_A * v * v);
+      // with s = σ(2u): d/dv [v·s] = s + v · 2s(1 − s) · u', and 1 − s = σ(−2u) exactly
+      let u = GELU_C * (v + GELU_A * v * v * v);
+      let s = sigmoid(2.0 * u);
+      return s + v * 2.0 * s * sigmoid(-2.0 * u) * GELU_C * (1.0 + 3.0 * GELU_A * v * v);
     }
     case 7u: { return select(0.0, 1.0, v > 0.0); }
     case 8u: { return 0.5 / sqrt(v); }
