@@ -5,6 +5,12 @@
 // Why one encoder: submitting is costly, and reading back in the middle of a step
 // stalls the GPU. So dispatches pile up in one compute pass until someone needs a
 // value on the CPU (read) or calls flush() at the end of a step.
+//
+// A small transformer's step is a couple of hundred small dispatches, so what each
+// one costs on the CPU matters as much as the kernels (src/gpu/README.md has the
+// numbers). Two things keep it low: every dispatch's uniform parameters go into one
+// arena that is uploaded with a single writeBuffer per submit, and bind groups are
+// cached, since a training loop binds the same pooled buffers step after step.
 
 import { KERNELS } from "./kernels.generated.js";
 import {
@@ -100,6 +106,63 @@ class BufferPool {
   }
 }
 
+/**
+ * The uniform parameters of every dispatch until the next submit, packed into
+ * host-side chunks and uploaded with one queue.writeBuffer per chunk just before
+ * the submit. Each dispatch binds its own slice (aligned to the device's
+ * minUniformBufferOffsetAlignment). Reusing the same GPU buffers at every submit is
+ * safe because the queue runs in order: the next upload lands after the previous
+ * submit's dispatches have read theirs.
+ */
+class UniformArena {
+  static readonly CHUNK_BYTES = 64 * 1024;
+  private chunks: { buffer: GPUBuffer; host: DataView }[] = [];
+  private chunk = 0;
+  private offset = 0;
+  constructor(private device: GPUDevice, private align: number) {}
+
+  /** Packs `values` (4 bytes each) and returns where they will be on the GPU. */
+  allocate(values: UniformValue[]): { chunk: number; buffer: GPUBuffer; offset: number; size: number } {
+    const size = Math.max(16, Math.ceil((values.length * 4) / 16) * 16);
+    if (this.offset + size > UniformArena.CHUNK_BYTES) {
+      this.chunk++;
+      this.offset = 0;
+    }
+    if (this.chunk === this.chunks.length) {
+      this.chunks.push({
+        buffer: this.device.createBuffer({ size: UniformArena.CHUNK_BYTES, usage: UNIFORM_USAGE }),
+        host: new DataView(new ArrayBuffer(UniformArena.CHUNK_BYTES)),
+      });
+    }
+    const { buffer, host } = this.chunks[this.chunk]!;
+    const offset = this.offset;
+    values.forEach((v, i) => {
+      const at = offset + i * 4;
+      if (typeof v === "number") host.setUint32(at, v, true);
+      else if ("u32" in v) host.setUint32(at, v.u32, true);
+      else if ("i32" in v) host.setInt32(at, v.i32, true);
+      else host.setFloat32(at, v.f32, true);
+    });
+    this.offset += Math.ceil(size / this.align) * this.align;
+    return { chunk: this.chunk, buffer, offset, size };
+  }
+
+  /** Writes what was packed since the last upload to the GPU; call right before a submit. */
+  upload(): void {
+    for (let c = 0; c <= this.chunk && c < this.chunks.length; c++) {
+      const used = c < this.chunk ? UniformArena.CHUNK_BYTES : this.offset;
+      if (used > 0) this.device.queue.writeBuffer(this.chunks[c]!.buffer, 0, this.chunks[c]!.host.buffer, 0, used);
+    }
+    this.chunk = 0;
+    this.offset = 0;
+  }
+
+  destroy(): void {
+    for (const c of this.chunks) c.buffer.destroy();
+    this.chunks = [];
+  }
+}
+
 /** Values of a kernel's uniform `Params` struct, in declaration order; each is a u32, i32 or f32. */
 export type UniformValue = { u32: number } | { i32: number } | { f32: number } | number;
 
@@ -131,8 +194,12 @@ export class GpuContext {
   private generated = new Map<string, string>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
-  private uniformFree: GPUBuffer[] = [];
-  private uniformUsed: GPUBuffer[] = [];
+  private uniforms: UniformArena;
+  /** bind groups by pipeline, buffers and uniform slice (see bindGroup) */
+  private bindGroups = new Map<string, GPUBindGroup>();
+  /** a number per pipeline and per buffer, for bind group keys */
+  private ids = new WeakMap<GPUComputePipeline | GPUBuffer, number>();
+  private nextId = 0;
   readonly maxBinding: number;
   readonly maxWorkgroups: number;
   counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, flops: 0 };
@@ -143,6 +210,7 @@ export class GpuContext {
 
   constructor(readonly device: GPUDevice) {
     this.pool = new BufferPool(device);
+    this.uniforms = new UniformArena(device, Number(device.limits.minUniformBufferOffsetAlignment));
     this.maxBinding = Number(device.limits.maxStorageBufferBindingSize);
     this.maxWorkgroups = Number(device.limits.maxComputeWorkgroupsPerDimension);
     device.lost.then((info) => {
@@ -227,22 +295,32 @@ export class GpuContext {
     return name;
   }
 
-  private uniformBuffer(values: UniformValue[]): GPUBuffer {
-    const data = new ArrayBuffer(Math.max(16, Math.ceil((values.length * 4) / 16) * 16));
-    const view = new DataView(data);
-    values.forEach((v, i) => {
-      if (typeof v === "number") view.setUint32(i * 4, v, true);
-      else if ("u32" in v) view.setUint32(i * 4, v.u32, true);
-      else if ("i32" in v) view.setInt32(i * 4, v.i32, true);
-      else view.setFloat32(i * 4, v.f32, true);
-    });
-    // Uniform buffers are written with queue.writeBuffer, so one is never reused
-    // before the encoder that reads it has been submitted.
-    let buf = this.uniformFree.findIndex((b) => b.size === data.byteLength);
-    const buffer = buf >= 0 ? this.uniformFree.splice(buf, 1)[0]! : this.device.createBuffer({ size: data.byteLength, usage: UNIFORM_USAGE });
-    this.device.queue.writeBuffer(buffer, 0, data);
-    this.uniformUsed.push(buffer);
-    return buffer;
+  private idOf(x: GPUComputePipeline | GPUBuffer): number {
+    let id = this.ids.get(x);
+    if (id === undefined) this.ids.set(x, (id = this.nextId++));
+    return id;
+  }
+
+  /**
+   * The bind group for a pipeline, its buffers and its uniform slice. Created once
+   * and then reused: the pool hands the same buffers to the same ops step after step,
+   * and the arena puts their uniforms at the same offsets. Pool buffers live as long
+   * as the context, so a cached group never points at a destroyed buffer.
+   */
+  private bindGroup(pipeline: GPUComputePipeline, buffers: GPUBuffer[], uniform: { buffer: GPUBuffer; offset: number; size: number } | null): GPUBindGroup {
+    let key = `${this.idOf(pipeline)}`;
+    for (const b of buffers) key += `,${this.idOf(b)}`;
+    if (uniform) key += `|${this.idOf(uniform.buffer)}@${uniform.offset}+${uniform.size}`;
+    let group = this.bindGroups.get(key);
+    if (group) return group;
+    const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i, resource: { buffer } }));
+    if (uniform) entries.push({ binding: entries.length, resource: uniform });
+    group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    // Shapes that change every call (say, decoding at a growing length) would grow the
+    // cache without end; starting over now and then keeps it bounded.
+    if (this.bindGroups.size >= 4096) this.bindGroups.clear();
+    this.bindGroups.set(key, group);
+    return group;
   }
 
   private computePass(): GPUComputePassEncoder {
@@ -268,12 +346,8 @@ export class GpuContext {
       throw new DeviceLimitError(`${spec.kernel}: ${x}×${y}×${z} workgroups exceeds the device limit of ${this.maxWorkgroups} per dimension`);
     }
     const pipeline = this.pipeline(spec.kernel, spec.entry, spec.constants);
-    const entries: GPUBindGroupEntry[] = spec.buffers.map((b, i) => ({
-      binding: i,
-      resource: { buffer: b instanceof GpuTensor ? b.buffer : b },
-    }));
-    if (spec.uniforms) entries.push({ binding: entries.length, resource: { buffer: this.uniformBuffer(spec.uniforms) } });
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const buffers = spec.buffers.map((b) => (b instanceof GpuTensor ? b.buffer : b));
+    const bindGroup = this.bindGroup(pipeline, buffers, spec.uniforms ? this.uniforms.allocate(spec.uniforms) : null);
     const prof = this.profiler;
     if (prof && prof.labels.length < prof.capacity) {
       // Timestamps are written at pass boundaries, so a timed dispatch gets a pass of its own.
@@ -314,12 +388,11 @@ export class GpuContext {
   flush(): void {
     if (!this.encoder) return;
     const enc = this.endPass();
+    this.uniforms.upload(); // queued before the submit, so the dispatches see it
     this.device.queue.submit([enc.finish()]);
     this.encoder = null;
     this.counters.submits++;
     this.pool.settle();
-    this.uniformFree.push(...this.uniformUsed);
-    this.uniformUsed = [];
   }
 
   /** Copy a tensor to the host. Submits the current encoder. */
@@ -406,8 +479,7 @@ export class GpuContext {
     this.stopProfiling();
     this.flush();
     this.pool.destroy();
-    for (const b of [...this.uniformFree, ...this.uniformUsed]) b.destroy();
-    this.uniformFree = [];
-    this.uniformUsed = [];
+    this.uniforms.destroy();
+    this.bindGroups.clear();
   }
 }
