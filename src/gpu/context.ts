@@ -200,6 +200,8 @@ export class GpuContext {
   /** a number per pipeline and per buffer, for bind group keys */
   private ids = new WeakMap<GPUComputePipeline | GPUBuffer, number>();
   private nextId = 0;
+  /** bind groups created so far (the rest of the dispatches found theirs in the cache) */
+  bindGroupsCreated = 0;
   readonly maxBinding: number;
   readonly maxWorkgroups: number;
   counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, flops: 0 };
@@ -316,6 +318,7 @@ export class GpuContext {
     const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i, resource: { buffer } }));
     if (uniform) entries.push({ binding: entries.length, resource: uniform });
     group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    this.bindGroupsCreated++;
     // Shapes that change every call (say, decoding at a growing length) would grow the
     // cache without end; starting over now and then keeps it bounded.
     if (this.bindGroups.size >= 4096) this.bindGroups.clear();
