@@ -17,13 +17,12 @@
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> lse: array<f32>;
+@group(0) @binding(3) var<storage, read> stats: array<f32>; // [lse | delta], see attention_bwd_dq.wgsl
 @group(0) @binding(4) var<storage, read> dO: array<f32>;
-@group(0) @binding(5) var<storage, read> delta: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dk: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dv: array<f32>;
-@group(0) @binding(8) var<storage, read> keyStart: array<i32>;
-@group(0) @binding(9) var<uniform> p: Params;
+@group(0) @binding(5) var<storage, read_write> dk: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dv: array<f32>;
+@group(0) @binding(7) var<storage, read> keyStart: array<i32>;
+@group(0) @binding(8) var<uniform> p: Params;
 
 const CHUNK = 64u;
 
@@ -64,10 +63,10 @@ fn main(
         let oBase = row * p.Dv;
         var dot = 0.0;
         for (var d = 0u; d < p.D; d++) { dot += q[qBase + d] * k[kBase + d]; }
-        let prob = exp(p.scale * dot - lse[row]);
+        let prob = exp(p.scale * dot - stats[row]);
         var dpv = 0.0;
         for (var d = 0u; d < p.Dv; d++) { dpv += dO[oBase + d] * v[vBase + d]; }
-        let ds = prob * (dpv - delta[row]) * p.scale;
+        let ds = prob * (dpv - stats[p.rows + row]) * p.scale;
         for (var d = 0u; d < widthV; d++) { accV[d] += prob * dO[oBase + d0 + d]; }
         for (var d = 0u; d < widthK; d++) { accK[d] += ds * q[qBase + d0 + d]; }
       }

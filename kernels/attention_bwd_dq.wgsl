@@ -17,12 +17,13 @@
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read> o: array<f32>;
-@group(0) @binding(4) var<storage, read> lse: array<f32>;
+// [lse | delta]: lse of each row (copied in), then the delta this kernel writes. One
+// buffer for both keeps these kernels within 8 storage buffers, WebGPU's default limit.
+@group(0) @binding(4) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(5) var<storage, read> dO: array<f32>;
-@group(0) @binding(6) var<storage, read_write> delta: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dq: array<f32>;
-@group(0) @binding(8) var<storage, read> keyStart: array<i32>;
-@group(0) @binding(9) var<uniform> p: Params;
+@group(0) @binding(6) var<storage, read_write> dq: array<f32>;
+@group(0) @binding(7) var<storage, read> keyStart: array<i32>;
+@group(0) @binding(8) var<uniform> p: Params;
 
 const CHUNK = 64u;
 
@@ -49,8 +50,8 @@ fn main(
   let oBase = row * p.Dv;
   var di = 0.0;
   for (var d = 0u; d < p.Dv; d++) { di += dO[oBase + d] * o[oBase + d]; }
-  if (chunk == 0u) { delta[row] = di; }
-  let L = lse[row];
+  if (chunk == 0u) { stats[p.rows + row] = di; }
+  let L = stats[row];
 
   var acc: array<f32, CHUNK>;
   for (var j = firstKey(b, lastKey); j <= lastKey; j++) {

@@ -15,6 +15,7 @@ struct Params {
   threads: u32, // rows · chunks
   scale: f32,
   hasKeyStart: u32, // 1: keyStart holds each batch row's first real position (left padding)
+  rows: u32, // B·Tq·Hq: in the backward kernels' stats buffer, delta starts here
 }
 
 // The first key a query of batch row b may see, given the last one it may see:

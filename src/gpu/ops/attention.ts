@@ -65,7 +65,7 @@ type AttnDims = ReturnType<typeof attentionShape>;
 function attnUniforms(s: AttnDims, opts: AttentionOptions, chunks: number, threads: number) {
   return [
     s.Tq, s.Hq, s.D, s.Tk, s.Hkv, s.Dv, s.kvLen, s.group, opts.causal ? 1 : 0, chunks, threads,
-    { f32: opts.scale }, opts.keyStart ? 1 : 0,
+    { f32: opts.scale }, opts.keyStart ? 1 : 0, s.B * s.Tq * s.Hq,
   ];
 }
 
@@ -158,7 +158,10 @@ function registerPlan(ctx: GpuContext, plan: AttentionPlan): void {
 
 /** the uniform Params struct of the specialised kernels, in this order */
 function specUniforms(s: AttnDims, opts: AttentionOptions, threads: number) {
-  return [s.Tq, s.Hq, s.Tk, s.Hkv, s.kvLen, s.group, opts.causal ? 1 : 0, threads, { f32: opts.scale }, opts.keyStart ? 1 : 0];
+  return [
+    s.Tq, s.Hq, s.Tk, s.Hkv, s.kvLen, s.group, opts.causal ? 1 : 0, threads, { f32: opts.scale },
+    opts.keyStart ? 1 : 0, s.B * s.Tq * s.Hq,
+  ];
 }
 
 /** A row of `size` floats as `n` vectors of `w` floats (w = 4 when size allows, else 2, else 1). */
@@ -204,6 +207,7 @@ struct Params {
   threads: u32,
   scale: f32,
   hasKeyStart: u32,
+  rows: u32,
 }
 
 ${decls.join("\n")}
@@ -286,8 +290,8 @@ function dqKernel(D: number, Dv: number, G: number): string {
   const rv = rowType(Dv);
   const perHead = (f: (g: number) => string, sep = "\n  ") => each(G, f, sep);
   return `${specPrelude("attention_bwd_dq", D, Dv, [
-    ["q", "read", rq], ["k", "read", rq], ["v", "read", rv], ["o", "read", rv], ["lse", "read", null],
-    ["dO", "read", rv], ["delta", "read_write", null], ["dq", "read_write", rq],
+    ["q", "read", rq], ["k", "read", rq], ["v", "read", rv], ["o", "read", rv], ["stats", "read_write", null],
+    ["dO", "read", rv], ["dq", "read_write", rq],
   ])}
 ${queryThread(G)}
   // per head: q (pre-multiplied by scale) and dO rows, delta = dO·O, lse, dq accumulator
@@ -296,8 +300,8 @@ ${queryThread(G)}
   ${each(rq.n, (c) => `let q${g}_${c} = q[qb${g} + ${c}u] * p.scale;`, "\n  ")}
   ${each(rv.n, (c) => `let dy${g}_${c} = dO[ob${g} + ${c}u];`, "\n  ")}
   let di${g} = ${dotSum(rv, (c) => `dy${g}_${c}`, (c) => `o[ob${g} + ${c}u]`)};
-  delta[row0 + ${g}u] = di${g};
-  let L${g} = lse[row0 + ${g}u];
+  stats[p.rows + row0 + ${g}u] = di${g};
+  let L${g} = stats[row0 + ${g}u];
   ${each(rq.n, (c) => `var a${g}_${c} = ${rq.ty}(0.0);`, "\n  ")}`)}
   for (var j = first; j <= lastKey; j++) {
     let kv = (b * p.Tk + j) * p.Hkv + hk;
@@ -327,8 +331,8 @@ function dkdvKernel(D: number, Dv: number, K: number): string {
   const rv = rowType(Dv);
   const perKey = (f: (kk: number) => string, sep = "\n  ") => each(K, f, sep);
   return `${specPrelude("attention_bwd_dkdv", D, Dv, [
-    ["q", "read", rq], ["k", "read", rq], ["v", "read", rv], ["lse", "read", null], ["dO", "read", rv],
-    ["delta", "read", null], ["dk", "read_write", rq], ["dv", "read_write", rv],
+    ["q", "read", rq], ["k", "read", rq], ["v", "read", rv], ["stats", "read", null], ["dO", "read", rv],
+    ["dk", "read_write", rq], ["dv", "read_write", rv],
   ])}
   let hk = t % p.Hkv;
   let bm = t / p.Hkv;
@@ -360,8 +364,8 @@ function dkdvKernel(D: number, Dv: number, K: number): string {
         let ob = row * ${rv.n}u;
         ${each(rq.n, (c) => `let q${c} = q[qb + ${c}u];`, "\n        ")}
         ${each(rv.n, (c) => `let dy${c} = dO[ob + ${c}u];`, "\n        ")}
-        let L = lse[row];
-        let di = delta[row];
+        let L = stats[row];
+        let di = stats[p.rows + row];
         // masked with select, not a product: a masked key's row may hold anything, NaN included
         ${perKey((kk) => `{
           let prob = select(0.0, exp(${dotSum(rq, (c) => `q${c}`, (c) => `k${kk}_${c}`)} - L), sees${kk});
@@ -456,13 +460,16 @@ export function attentionBackward(
   const dq = ctx.empty(q.shape, "f32");
   const dk = ctx.empty(k.shape, "f32");
   const dv = ctx.empty(v.shape, "f32");
-  const delta = ctx.empty([B, Tq, Hq], "f32");
   const flops = 2 * B * Hq * Tq * Tk * (3 * D + 2 * Dv);
-  const keyStartBuf = keyStartBuffer(q, keyStart);
-  const dqBuffers = [q, k, v, out, lse, dout, delta, dq, keyStartBuf];
-  const dkdvBuffers = [q, k, v, lse, dout, delta, dk, dv, keyStartBuf];
-
   const rows = B * Tq * Hq;
+  // [lse | delta] in one buffer (the dq kernel writes delta): with a buffer of its own
+  // each backward kernel would bind 9 storage buffers, and WebGPU only promises 8.
+  const stats = ctx.empty([2 * rows], "f32");
+  ctx.copy(lse, 0, stats, 0, rows * 4);
+  const keyStartBuf = keyStartBuffer(q, keyStart);
+  const dqBuffers = [q, k, v, out, stats, dout, dq, keyStartBuf];
+  const dkdvBuffers = [q, k, v, stats, dout, dk, dv, keyStartBuf];
+
   const kvRows = B * Tk * Hkv;
   const plan = attentionPlan(D, Dv, s.group);
   registerPlan(ctx, plan);
@@ -503,6 +510,6 @@ export function attentionBackward(
   }
   // Safe while the dispatches are still queued: the pool hands a freed buffer only
   // to later work in the same encoder, which runs after them.
-  ctx.free(delta);
+  ctx.free(stats);
   return { dq, dk, dv };
 }
