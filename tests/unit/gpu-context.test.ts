@@ -36,8 +36,8 @@ test("uniform parameters: many dispatches before one submit, and cached bind gro
     const added = (step: number) => Array.from({ length: 600 }, (_, i) => (i % 7) * step).reduce((a, b) => a + b, 0);
     for (const step of [1, 0.5, -2]) {
       const x = chain(step);
-      const before = backend.stats().submits;
-      const got = Array.from(await backend.read(x));
+      const before: number = backend.stats().submits;
+      const got: number[] = Array.from(await backend.read(x));
       assert.equal(backend.stats().submits - before, 1, "one submit for the whole chain");
       assert.deepEqual(got, [1, 2, 3].map((v) => v + added(step)), `chain with step ${step}`);
       backend.free(x);
