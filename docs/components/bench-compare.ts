@@ -12,13 +12,7 @@ import {
   type BenchJson, type BrowserBenchOptions, type BrowserBenchResult, type MatmulRow, type TrainSpec,
   describeSpec, squareCase, trainSpec,
 } from "../bench/lib/common.js";
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+import { h } from "../lib/viz/dom.js";
 
 const LIBS = [
   { key: "r1lab_gflops", name: "R1 Lab", color: "#d94f2b" },

@@ -5,13 +5,8 @@ import type { Backend } from "../lib/tensor/backend.js";
 import { createBackendWithReport } from "../lib/tensor/create.js";
 import { CpuBackend } from "../lib/cpu/index.js";
 import { gradCheck, matmulBench, runParity, type MatmulBenchRow } from "../lib/harness/checks.js";
+import { h } from "../lib/viz/dom.js";
 
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 const exp = (v: number) => (Number.isFinite(v) ? (v === 0 ? "0" : v.toExponential(1)) : String(v));
 
 export interface LessonBackends {
@@ -106,7 +101,16 @@ export function gradCheckPanel(bk: LessonBackends): HTMLElement {
     summary.textContent = "running…";
     const rows = await gradCheck(bk.test, bk.ref64, { seed: 1 + Math.floor(Math.random() * 1000) });
     const head = h("tr");
-    for (const c of ["parameter", "shape", "checked", `error (${bk.test.name === "webgpu" ? "WebGPU, f32" : "CPU, f32"})`, "error (CPU, f64)", ""]) head.append(h("th", undefined, c));
+    // two-line headers keep the table inside the panel at laptop widths
+    const cols: [string, string][] = [
+      ["parameter", ""], ["shape", ""], ["checked", ""],
+      ["error", bk.test.name === "webgpu" ? "WebGPU, f32" : "CPU, f32"], ["error", "CPU, f64"], ["", ""],
+    ];
+    for (const [top, sub] of cols) {
+      const th = h("th", undefined, top);
+      if (sub) th.append(h("br"), h("span", "r1-note", sub));
+      head.append(th);
+    }
     table.replaceChildren(head, ...rows.map((r) => {
       const tr = h("tr");
       tr.append(h("td", undefined, r.param), h("td", "r1-note", r.shape), h("td", "num", String(r.samples)),

@@ -10,6 +10,7 @@ import { GPT } from "../lib/nn/gpt.js";
 import { PRETRAIN_PRESETS } from "../lib/train/presets.js";
 import { countParams, matmulBench, type MatmulBenchRow } from "../lib/harness/checks.js";
 import { fmtDuration } from "../lib/viz/style.js";
+import { h } from "../lib/viz/dom.js";
 
 // DeepSeek-V3 technical report, Table 1 (thousands of H800 GPU-hours) and §1.
 export const V3 = {
@@ -74,13 +75,6 @@ export async function measureKit(): Promise<KitMeasurement> {
   } finally {
     backend.destroy();
   }
-}
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
 }
 
 const usd = (v: number) =>

@@ -12,13 +12,7 @@ import { heatmap } from "../lib/viz/heatmap.js";
 import { tokenStrip, type TokenStrip } from "../lib/viz/token-strip.js";
 import { fmt } from "../lib/viz/style.js";
 import type { Sample, SamplesView } from "../lib/harness/jobs/pretrain.js";
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+import { h } from "../lib/viz/dom.js";
 
 const CSS = `
 .r1-pt-size td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }

@@ -1,13 +1,7 @@
 // The "your WebGPU" panel: what probeWebGPU() found (adapter, features, limits), or a
 // plain message saying what is missing, which browsers have WebGPU, and what still works.
 import type { AdapterReport } from "../lib/gpu/device.js";
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+import { h } from "../lib/viz/dom.js";
 
 function bytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(n % 2 ** 30 ? 1 : 0)} GiB`;

@@ -17,6 +17,7 @@ import type { BackendStats } from "../tensor/backend.js";
 import { allParams, validateConfig, type JobConfig, type JobDef, type MetricRecord, type ParamSpec, type ParamValue } from "./jobs.js";
 import type { BackendChoice, BackendInfo, FromWorker, ToWorker } from "./protocol.js";
 import { getJob } from "./registry.js";
+import { h } from "../viz/dom.js";
 
 export type HarnessState = "idle" | "starting" | "running" | "paused" | "done" | "error" | "lost";
 
@@ -97,13 +98,6 @@ function injectCss(): void {
   const s = document.createElement("style");
   s.textContent = CSS;
   document.head.append(s);
-}
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
 }
 
 /** True when this page can see WebGPU at all (the worker is asked for the CPU engine otherwise). */
