@@ -70,6 +70,10 @@ export const PARITY_CASES: readonly ParityCase[] = [
   { op: "matmul aᵀ", shapes: "[45,19]ᵀ·[45,23]", run: (b, m) => [b.matmul(m.f32([45, 19]), m.f32([45, 23]), { transA: true })] },
   { op: "add (broadcast)", shapes: "[7,1,13]+[5,13]", run: (b, m) => [b.binary("add", m.f32([7, 1, 13]), m.f32([5, 13]))] },
   { op: "div", shapes: "[31,9]/[9]", run: (b, m) => [b.binary("div", m.f32([31, 9]), m.f32([9], 0.5, 2))] },
+  {
+    op: "min, max (broadcast)", shapes: "[9,1,17]·[5,17]",
+    run: (b, m) => { const x = m.f32([9, 1, 17]); const y = m.f32([5, 17]); return [b.binary("min", x, y), b.binary("max", x, y)]; },
+  },
   { op: "gelu", shapes: "[1001]", run: (b, m) => [b.unary("gelu", m.f32([1001], -4, 4))] },
   { op: "exp", shapes: "[333]", run: (b, m) => [b.unary("exp", m.f32([333], -3, 3))] },
   { op: "tanh backward", shapes: "[257]", run: (b, m) => [b.unaryBackward("tanh", m.f32([257], -3, 3), m.f32([257]))] },
@@ -112,6 +116,17 @@ export const PARITY_CASES: readonly ParityCase[] = [
       const o = { scale: 1 / Math.sqrt(8), causal: true };
       const { out, lse } = b.attention(q, k, v, o);
       const { dq, dk, dv } = b.attentionBackward(q, k, v, out, lse, m.f32([1, 9, 2, 8]), o);
+      return [out, dq, dk, dv];
+    },
+  },
+  {
+    // rows padded on the left by 0, 4 and all 7 positions (how GRPO batches prompts of different lengths)
+    op: "attention, left padding", shapes: "q[3,7,2,8] kv[3,7,1,8]", tol: 5e-4,
+    run: (b, m) => {
+      const q = m.f32([3, 7, 2, 8]); const k = m.f32([3, 7, 1, 8]); const v = m.f32([3, 7, 1, 8]);
+      const o = { scale: 1 / Math.sqrt(8), causal: true, keyStart: m.keep(b.upload([0, 4, 7], [3], "i32")) };
+      const { out, lse } = b.attention(q, k, v, o);
+      const { dq, dk, dv } = b.attentionBackward(q, k, v, out, lse, m.f32([3, 7, 2, 8]), o);
       return [out, dq, dk, dv];
     },
   },
