@@ -33,7 +33,8 @@ function serialQueue(): <T>(fn: () => Promise<T>) => Promise<T> {
 
 export async function lessonBackends(): Promise<LessonBackends> {
   const ref64 = new CpuBackend({ precision: "f64" });
-  const created = await createBackendWithReport("auto");
+  // These checks are about the WebGPU kernels: run them on any adapter, software ones too.
+  const created = await createBackendWithReport("auto", { softwareAdapter: "use" });
   const serial = serialQueue();
   if (created.backend.name === "webgpu") return { test: created.backend, ref: new CpuBackend(), ref64, fallback: null, serial };
   return { test: created.backend, ref: ref64, ref64, fallback: created.fallbackReason ?? "no WebGPU adapter", serial };

@@ -13,7 +13,9 @@ commands:
   sample    continue a prompt with a trained model: sample --from runs/pre --prompt "47+38="
   bench     R1 Lab vs TensorFlow.js and jax-js on this adapter: bench --quick --json out.json
 
-common flags: --preset <ci|default> --seed N --out DIR --from CHECKPOINT --backend <webgpu|cpu> --json`;
+common flags: --preset <ci|default> --seed N --out DIR --from CHECKPOINT --backend <auto|webgpu|cpu> --json
+  --backend auto (the default) runs WebGPU on a GPU, and the CPU engine where there is no
+  adapter or only a software one such as SwiftShader (the CPU engine is faster there).`;
 
 type Command = (argv: string[], print: (s: string) => void) => Promise<number>;
 const COMMANDS: Record<string, Command> = { info, train, sample, bench };

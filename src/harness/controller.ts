@@ -26,7 +26,7 @@ export interface HarnessOptions {
   job: string;
   /** preset selected at first (default "default") */
   preset?: string;
-  /** engine selected at first (default "auto": WebGPU when there is an adapter, else the CPU engine) */
+  /** engine selected at first (default "auto": WebGPU on a GPU; the CPU engine when there is no adapter or only a software one) */
   backend?: BackendChoice;
   /** build the job's charts (default true); pages can draw their own from onRecord */
   charts?: boolean;
@@ -155,7 +155,7 @@ export function createHarness(options: HarnessOptions): Harness {
   }
   engineSelect.value = options.backend ?? "auto";
   engineField.append(h("span", undefined, "engine"), engineSelect);
-  engineField.title = "auto: WebGPU when this browser has an adapter, otherwise the CPU engine";
+  engineField.title = "auto: WebGPU on a GPU; the CPU engine when this browser has no adapter or only a software one (the CPU engine is faster there)";
   row1.append(presetField, engineField);
 
   const inputs = new Map<string, { spec: ParamSpec; field: HTMLElement; get(): unknown; set(v: unknown): void; el: HTMLInputElement | HTMLSelectElement }>();
@@ -366,7 +366,9 @@ export function createHarness(options: HarnessOptions): Harness {
       case "ready":
         backendInfo = m.backend;
         if (m.backend.fallbackReason && engineSelect.value !== "cpu" && pageHasWebGPU()) {
-          showNotice("info", `No WebGPU adapter (${m.backend.fallbackReason}); this run uses the CPU engine: the same code, slower.`);
+          showNotice("info", m.backend.adapter?.available
+            ? `This run uses the CPU engine: ${m.backend.fallbackReason}. Choose WebGPU in the engine menu to run it on the adapter anyway.`
+            : `No WebGPU adapter (${m.backend.fallbackReason}); this run uses the CPU engine: the same code, slower.`);
         }
         describeEngine();
         if (state === "starting") setState("running", "running");

@@ -119,6 +119,7 @@ describe("Engine lesson", () => {
 
       const h = page.locator(".r1h");
       await h.locator("select[name=preset]").selectOption("ci");
+      await h.locator("select[name=engine]").selectOption("webgpu"); // "auto" takes the CPU engine on SwiftShader
       await h.locator("button[data-action=run]").click();
       await page.waitForSelector(".r1h[data-state=done]", { timeout: 120_000 });
       assert.equal(await h.getAttribute("data-backend"), "webgpu");
@@ -130,6 +131,28 @@ describe("Engine lesson", () => {
       assert.equal(await page.locator(".r1v-heatmap").first().getAttribute("data-step"), "30", "the decision boundary follows the run");
       assert.match((await page.locator(".r1-claims").textContent()) ?? "", /matches its CPU twin/);
       await screenshot(page, "engine-after-run");
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("engine auto: WebGPU on a GPU, the CPU engine on a software adapter, and the page says why", { timeout: 120_000 }, async () => {
+    const { page, context, problems } = await openPage(site, "/engine");
+    try {
+      const software = await page.evaluate(async () => {
+        const a = await navigator.gpu.requestAdapter();
+        const info = a?.info;
+        return /swiftshader|llvmpipe|lavapipe|software|cpu/i.test(`${info?.vendor} ${info?.architecture} ${info?.device} ${info?.description}`);
+      });
+      const h = page.locator(".r1h");
+      await h.waitFor();
+      assert.equal(await h.locator("select[name=engine]").inputValue(), "auto");
+      await h.locator("button[data-action=step]").click();
+      await page.waitForSelector(".r1h[data-state=paused]", { timeout: 60_000 });
+      assert.equal(await h.getAttribute("data-backend"), software ? "cpu" : "webgpu");
+      if (software) assert.match((await h.locator(".r1h-notice, .r1h-alert").allTextContents()).join(" "), /software one.*CPU engine is about 5× faster/);
+      await h.locator("button[data-action=reset]").click();
       assert.deepEqual(problems, []);
     } finally {
       await context.close();
@@ -150,6 +173,8 @@ describe("Engine lesson", () => {
       await h.locator("input[name=hidden]").fill("2.5");
       assert.match((await h.locator(".r1h-errors").textContent()) ?? "", /hidden width must be a whole number/);
       await h.locator("select[name=preset]").selectOption("default");
+      // WebGPU on SwiftShader: slow enough that the run is still going when Pause is pressed
+      await h.locator("select[name=engine]").selectOption("webgpu");
       assert.equal(((await h.locator(".r1h-errors").textContent()) ?? "").trim(), "");
       assert.ok(await run.isEnabled());
 
@@ -185,6 +210,7 @@ describe("Engine lesson", () => {
     try {
       const h = page.locator(".r1h");
       await h.waitFor();
+      await h.locator("select[name=engine]").selectOption("webgpu");
       await h.locator("button[data-action=run]").click();
       await page.waitForFunction(() => Number(document.querySelector<HTMLElement>(".r1h")?.dataset.records) > 3, null, { timeout: 60_000 });
       await page.evaluate(() => {
