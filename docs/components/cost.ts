@@ -166,7 +166,9 @@ export function costCalculator(): HTMLElement {
     kitBig.textContent = ok ? `${fmtDuration(m.run.seconds)} · ${usd(cost)}` : "enter watts > 0 and a price ≥ 0";
     const stepRate = m.step.flops / (m.step.ms / 1000) / 1e9;
     const rows: [string, string][] = [
-      ["engine", `${m.description}${m.software ? " (software adapter)" : ""}${m.backend === "cpu" ? " — no WebGPU here" : ""}`],
+      ["engine", m.backend === "cpu"
+        ? `${m.description} — ${m.software ? "this browser's WebGPU adapter is a software one, and the CPU engine is faster on it" : "no WebGPU here"}`
+        : `${m.description}${m.software ? " (software adapter)" : ""}`],
       ["measured: matmul", `${m.matmul.n}×${m.matmul.n}, ${m.matmul.reps} runs: ${m.matmul.gflops.toFixed(2)} GFLOP/s`],
       ["measured: one training step", `${m.step.batch}×${m.step.seqLen} tokens, ${(m.step.flops / 1e6).toFixed(1)} MFLOP counted, ${m.step.ms.toFixed(0)} ms (${stepRate.toFixed(2)} GFLOP/s)`],
       ["extrapolated: default pretrain run", `${big(m.run.params)} parameters, ${big(m.run.steps)} steps × ${m.run.batch}×${m.run.seqLen} tokens = ${sci(m.run.flops)} FLOPs`],
