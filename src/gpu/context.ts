@@ -122,7 +122,7 @@ class UniformArena {
   constructor(private device: GPUDevice, private align: number) {}
 
   /** Packs `values` (4 bytes each) and returns where they will be on the GPU. */
-  allocate(values: UniformValue[]): { chunk: number; buffer: GPUBuffer; offset: number; size: number } {
+  allocate(values: UniformValue[]): { buffer: GPUBuffer; offset: number; size: number } {
     const size = Math.max(16, Math.ceil((values.length * 4) / 16) * 16);
     if (this.offset + size > UniformArena.CHUNK_BYTES) {
       this.chunk++;
@@ -144,7 +144,7 @@ class UniformArena {
       else host.setFloat32(at, v.f32, true);
     });
     this.offset += Math.ceil(size / this.align) * this.align;
-    return { chunk: this.chunk, buffer, offset, size };
+    return { buffer, offset, size };
   }
 
   /** Writes what was packed since the last upload to the GPU; call right before a submit. */
@@ -316,7 +316,7 @@ export class GpuContext {
     let group = this.bindGroups.get(key);
     if (group) return group;
     const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i, resource: { buffer } }));
-    if (uniform) entries.push({ binding: entries.length, resource: uniform });
+    if (uniform) entries.push({ binding: entries.length, resource: { buffer: uniform.buffer, offset: uniform.offset, size: uniform.size } });
     group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     this.bindGroupsCreated++;
     // Shapes that change every call (say, decoding at a growing length) would grow the
