@@ -88,11 +88,34 @@ export class CausalSelfAttention extends Module {
         }
         k = e.concat(reps, 1);
       }
-      const scores = e.scale(e.matmul(q, k, { transB: true }), 1 / Math.sqrt(D)); // [B, H, T, T]
-      // causal mask: add -1e9 above the diagonal
-      const mask = new Float32Array(T * T);
-      for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) mask[i * T + j] = -1e9;
-      return e.softmax(e.add(scores, e.tensor(mask, [T, T])));
+      return causalSoftmax(e, e.scale(e.matmul(q, k, { transB: true }), 1 / Math.sqrt(D))); // [B, H, T, T]
     });
   }
+
+  /** an empty cache for batch B and up to maxLen positions: [B, maxLen, Hkv, D] for keys and for values */
+  newCache(B: number, maxLen: number): LayerKVCache {
+    const b = this.engine.backend;
+    const shape = [B, maxLen, this.cfg.nKvHeads, this.headDim];
+    return { k: b.fill(shape, 0, "f32"), v: b.fill(shape, 0, "f32") };
+  }
+}
+
+/** softmax over the last axis of scores [..., T, T], with the positions j > i masked out */
+export function causalSoftmax(e: Engine, scores: Tensor): Tensor {
+  const T = scores.shape[scores.shape.length - 1]!;
+  // causal mask: add -1e9 above the diagonal
+  const mask = new Float32Array(T * T);
+  for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) mask[i * T + j] = -1e9;
+  return e.softmax(e.add(scores, e.tensor(mask, [T, T])));
+}
+
+/** forward FLOPs per token of one layer's attention at context T (projections, scores, weighted sum) */
+export function attentionFlopsPerToken(cfg: AttentionConfig, T: number): number {
+  const kv = cfg.nKvHeads * (cfg.dModel / cfg.nHeads);
+  return 2 * cfg.dModel * (2 * cfg.dModel + 2 * kv) + 4 * T * cfg.dModel;
+}
+
+/** floats one layer caches per token: a key and a value per KV head */
+export function kvCacheFloatsPerToken(cfg: AttentionConfig): number {
+  return 2 * cfg.nKvHeads * (cfg.dModel / cfg.nHeads);
 }

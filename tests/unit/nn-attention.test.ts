@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { CpuBackend } from "../../src/cpu/index.js";
 import { Engine } from "../../src/tensor/engine.js";
 import { GPT } from "../../src/nn/gpt.js";
+import { CausalSelfAttention } from "../../src/nn/attention.js";
 import { assertClose } from "./helpers/assert-close.js";
 
 test("attentionMaps: causal, normalised, and consistent with the fused attention (GQA)", async () => {
@@ -31,6 +32,7 @@ test("attentionMaps: causal, normalised, and consistent with the fused attention
   }
   // P·V of layer 0 equals the fused kernel's output for the same q, k, v
   const attn = model.blocks[0]!.attn;
+  assert.ok(attn instanceof CausalSelfAttention);
   const x = e.reshape(model.blocks[0]!.attnNorm.forward(model.embed.forward(ids)), [B * T, 12]);
   const q = e.rope(e.reshape(attn.wq.forward(x), [B, T, H, D]));
   const k = e.rope(e.reshape(attn.wk.forward(x), [B, T, 2, D]));

@@ -8,7 +8,7 @@ import { createBackend } from "../../src/tensor/create.js";
 import type { Backend } from "../../src/tensor/backend.js";
 import { Engine } from "../../src/tensor/engine.js";
 import { MLP } from "../../src/nn/layers.js";
-import { GPT } from "../../src/nn/gpt.js";
+import { GPT, type GPTConfig } from "../../src/nn/gpt.js";
 import { AdamW } from "../../src/optim/adamw.js";
 import { Rng } from "../../src/tensor/random.js";
 import { trainStep } from "../../src/train/step.js";
@@ -41,12 +41,16 @@ async function mlpCurve(backend: Backend): Promise<number[]> {
   return curve;
 }
 
-async function attentionCurve(backend: Backend): Promise<number[]> {
+const ATTENTION_GPT: GPTConfig = {
+  vocabSize: 13, dModel: 16, nLayers: 1, nHeads: 4, nKvHeads: 2, dFF: 24,
+  maxSeqLen: 9, ropeTheta: 10000, tiedHead: true, normEps: 1e-5,
+};
+/** the same block with Multi-head Latent Attention (a query latent too) */
+const MLA_GPT: GPTConfig = { ...ATTENTION_GPT, nKvHeads: 4, attention: { kind: "mla", dC: 8, dCq: 8, dR: 4 } };
+
+async function attentionCurve(backend: Backend, config = ATTENTION_GPT): Promise<number[]> {
   const engine = new Engine(backend);
-  const model = new GPT(engine, {
-    vocabSize: 13, dModel: 16, nLayers: 1, nHeads: 4, nKvHeads: 2, dFF: 24,
-    maxSeqLen: 9, ropeTheta: 10000, tiedHead: true, normEps: 1e-5,
-  }, 7);
+  const model = new GPT(engine, config, 7);
   const rng = new Rng(9);
   const B = 3, T = 9;
   // a learnable pattern: each sequence counts up from a random start, mod 13
@@ -61,8 +65,13 @@ async function attentionCurve(backend: Backend): Promise<number[]> {
   return curve;
 }
 
-for (const [name, run] of [["2-layer MLP", mlpCurve], ["attention block (1-layer GPT, GQA)", attentionCurve]] as const) {
-  test(`${name}: 50 steps on WebGPU match the CPU engine`, async () => {
+const runs: [string, (backend: Backend) => Promise<number[]>][] = [
+  ["2-layer MLP", mlpCurve],
+  ["attention block (1-layer GPT, GQA)", (b) => attentionCurve(b)],
+  ["MLA block (1-layer GPT, Multi-head Latent Attention)", (b) => attentionCurve(b, MLA_GPT)],
+];
+for (const [name, run] of runs) {
+  test(`${name}: 50 steps on WebGPU match the CPU engine`, async (t) => {
     const cpu = await run(new CpuBackend());
     const gpuBackend = await createBackend("webgpu");
     let gpu: number[];
@@ -72,9 +81,12 @@ for (const [name, run] of [["2-layer MLP", mlpCurve], ["attention block (1-layer
       gpuBackend.destroy();
     }
     assert.ok(cpu[STEPS - 1]! < 0.7 * cpu[0]!, `the model learns (loss ${cpu[0]} → ${cpu[STEPS - 1]})`);
+    let worst = 0;
     for (let s = 0; s < STEPS; s++) {
       const diff = Math.abs(gpu[s]! - cpu[s]!);
+      worst = Math.max(worst, diff);
       assert.ok(diff <= ATOL + RTOL * Math.abs(cpu[s]!), `step ${s}: webgpu ${gpu[s]} vs cpu ${cpu[s]} (|diff| ${diff})`);
     }
+    t.diagnostic(`loss ${cpu[0]!.toFixed(4)} → ${cpu[STEPS - 1]!.toFixed(4)} (cpu); largest |webgpu − cpu| ${worst.toExponential(2)}`);
   });
 }
