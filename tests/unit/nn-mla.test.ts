@@ -15,6 +15,8 @@ import { GPT, validateGPTConfig, type GPTConfig, type MLAOptions } from "../../s
 import { MultiHeadLatentAttention, type MLAConfig, type MLAPath } from "../../src/nn/mla.js";
 import { generate, generateWithoutCache, type GenerateOptions } from "../../src/sample/generate.js";
 import { assertClose, type Tolerance } from "./helpers/assert-close.js";
+import { decodeSafetensors, encodeSafetensors } from "../../src/io/safetensors.js";
+import { loadModelTensors, modelTensors } from "../../src/train/checkpoint.js";
 
 /** dH ≠ dModel / nHeads and dC ≠ dH on purpose, so a mixed-up size cannot pass */
 const LOW_RANK: MLAConfig = { dModel: 8, nHeads: 2, dC: 5, dCq: 4, dR: 4, dH: 3, ropeTheta: 10000, normEps: 1e-5 };
@@ -307,4 +309,25 @@ test("bad MLA configs are refused with a message that says what to fix", () => {
     () => new MultiHeadLatentAttention(new Engine(new CpuBackend()), { ...LOW_RANK, dR: 5 }, new Rng(1)),
     /MLA config: dR .* positive even integer/,
   );
+});
+
+test("an MLA GPT survives a safetensors round trip; a checkpoint of another attention kind is refused by name", async () => {
+  const backend = new CpuBackend();
+  const e = new Engine(backend);
+  try {
+    const trained = new GPT(e, mlaGPT, 5);
+    const bytes = encodeSafetensors(await modelTensors(trained));
+    const loaded = new GPT(e, mlaGPT, 99); // other initial weights, then the file's
+    loadModelTensors(loaded, decodeSafetensors(bytes).tensors);
+    const ids = e.tensor([1, 5, 9, 2, 2, 3], [1, 6], "i32");
+    const want = await e.noGrad(() => trained.forward(ids)).data();
+    assert.deepEqual(Array.from(await e.noGrad(() => loaded.forward(ids)).data()), Array.from(want), "same logits after loading");
+    const names = trained.parameters().map((p) => p.name);
+    for (const n of ["blocks.0.attn.wdkv.weight", "blocks.0.attn.kv_norm.weight", "blocks.1.attn.wkr.weight"]) assert.ok(names.includes(n), `saved as ${n}`);
+    // an MHA model's file lacks the MLA tensors: refused, naming one
+    const mhaFile = encodeSafetensors(await modelTensors(new GPT(e, { ...base, nKvHeads: 2 }, 5)));
+    assert.throws(() => loadModelTensors(loaded, decodeSafetensors(mhaFile).tensors), /blocks\.0\.attn\./);
+  } finally {
+    backend.destroy();
+  }
 });
