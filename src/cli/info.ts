@@ -17,6 +17,7 @@ export async function info(argv: string[], print: (s: string) => void): Promise<
   print(`WebGPU adapter: ${[report.vendor, report.architecture, report.device].filter(Boolean).join(" / ")}`);
   if (report.description) print(`  description: ${report.description}`);
   print(`  runtime: ${report.runtime}${report.software ? " (software adapter: correct but slow; timings say little about real GPUs)" : ""}`);
+  if (report.software) print("  --backend auto trains on the CPU engine here, which is faster than a software adapter; --backend webgpu uses the adapter");
   print(`  features: ${report.features.join(", ") || "(none)"}`);
   print("  limits:");
   for (const [k, v] of Object.entries(report.limits)) print(`    ${k.padEnd(36)} ${v}`);
