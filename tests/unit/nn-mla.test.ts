@@ -15,6 +15,7 @@ import { GPT, validateGPTConfig, type GPTConfig, type MLAOptions } from "../../s
 import { MultiHeadLatentAttention, type MLAConfig, type MLAPath } from "../../src/nn/mla.js";
 import { generate, generateWithoutCache, type GenerateOptions } from "../../src/sample/generate.js";
 import { assertClose, type Tolerance } from "./helpers/assert-close.js";
+import { checkLeftPaddedDecoding } from "./helpers/left-padding.js";
 import { decodeSafetensors, encodeSafetensors } from "../../src/io/safetensors.js";
 import { loadModelTensors, modelTensors } from "../../src/train/checkpoint.js";
 
@@ -155,22 +156,7 @@ for (const kind of KINDS) {
     const engine = new Engine(backend);
     const model = new GPT(engine, mlaGPT, 4);
     try {
-      const prompts = [[1, 5, 9], [2], [16, 0, 7, 3, 3, 8], [4, 4]];
-      const opts: GenerateOptions = { temperature: 0, topK: 0, topP: 1, maxNewTokens: 8, stopTokens: [], seed: 3 };
-      const batch = await generate(model, prompts, opts);
-      for (let b = 0; b < prompts.length; b++) {
-        const alone = await generate(model, [prompts[b]!], opts);
-        assert.deepEqual(batch.tokens[b], alone.tokens[0], `prompt ${b} (length ${prompts[b]!.length})`);
-      }
-      // the logits, not only the argmax: the prompt [2] behind 3 pads against itself alone
-      const padded = engine.tensor([0, 0, 0, 2, 16, 0, 7, 3], [2, 4], "i32");
-      const keyStart = engine.tensor([3, 0], [2], "i32");
-      const both = await engine.noGrad(() => model.forward(padded, undefined, 0, keyStart)).data();
-      const alone = await engine.noGrad(() => model.forward(engine.tensor([2], [1, 1], "i32"))).data();
-      const V = mlaGPT.vocabSize;
-      assertClose(both.slice(3 * V, 4 * V), alone, { atol: 1e-4 }, "padded vs alone");
-      const unmasked = await engine.noGrad(() => model.forward(padded)).data();
-      assert.ok(Array.from(unmasked.slice(3 * V, 4 * V)).some((x, i) => Math.abs(x - alone[i]!) > 1e-3), "padding matters when not masked");
+      await checkLeftPaddedDecoding(model);
     } finally {
       model.dispose();
       backend.destroy();

@@ -10,6 +10,7 @@ import { GPT, type GPTConfig } from "../../src/nn/gpt.js";
 import { generate, generateWithoutCache, type GenerateOptions } from "../../src/sample/generate.js";
 import { sampleToken } from "../../src/sample/sampling.js";
 import { Rng } from "../../src/tensor/random.js";
+import { checkLeftPaddedDecoding } from "./helpers/left-padding.js";
 
 const config: GPTConfig = {
   vocabSize: 17, dModel: 16, nLayers: 2, nHeads: 4, nKvHeads: 2, dFF: 20,
@@ -72,27 +73,7 @@ for (const kind of ["cpu", "webgpu"] as const) {
     const engine = new Engine(backend);
     const model = new GPT(engine, config, 4);
     try {
-      const prompts = [[1, 5, 9], [2], [16, 0, 7, 3, 3, 8], [4, 4]];
-      const opts: GenerateOptions = { temperature: 0, topK: 0, topP: 1, maxNewTokens: 8, stopTokens: [], seed: 3 };
-      const batch = await generate(model, prompts, opts);
-      for (let b = 0; b < prompts.length; b++) {
-        const alone = await generate(model, [prompts[b]!], opts);
-        assert.deepEqual(batch.tokens[b], alone.tokens[0], `prompt ${b} (length ${prompts[b]!.length})`);
-      }
-      // The batch's budget is set by its longest prompt: maxSeqLen 16 − 6 = 10 ≥ 8.
-      assert.ok(batch.tokens.every((t) => t.length === 8));
-
-      // The logits themselves, not only the argmax: the padded prompt [2] against itself alone.
-      const padded = engine.tensor([0, 0, 0, 2, 16, 0, 7, 3], [2, 4], "i32");
-      const keyStart = engine.tensor([3, 0], [2], "i32");
-      const both = await engine.noGrad(() => model.forward(padded, undefined, 0, keyStart)).data();
-      const alone = await engine.noGrad(() => model.forward(engine.tensor([2], [1, 1], "i32"))).data();
-      const V = config.vocabSize;
-      const last = both.slice(3 * V, 4 * V);
-      for (let i = 0; i < V; i++) assert.ok(Math.abs(last[i]! - alone[i]!) < 1e-4, `logit ${i}: ${last[i]} vs ${alone[i]}`);
-      // and without keyStart the padding would change them
-      const unmasked = await engine.noGrad(() => model.forward(padded)).data();
-      assert.ok(Array.from(unmasked.slice(3 * V, 4 * V)).some((x, i) => Math.abs(x - alone[i]!) > 1e-3), "padding matters when not masked");
+      await checkLeftPaddedDecoding(model);
     } finally {
       model.dispose();
       backend.destroy();
