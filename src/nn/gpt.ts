@@ -1,7 +1,9 @@
 // A GPT-style decoder: token embedding → N pre-norm blocks (RMSNorm → attention
 // with RoPE → residual; RMSNorm → SwiGLU → residual) → RMSNorm → output head.
 // The attention is MHA, GQA or MQA (nKvHeads), or Multi-head Latent Attention
-// when the config has `attention: { kind: "mla", ... }` (src/nn/mla.ts).
+// when the config has `attention: { kind: "mla", ... }` (src/nn/mla.ts). The
+// feed-forward is a SwiGLU, or DeepSeekMoE (shared + routed experts) when the config
+// has `mlp: { kind: "moe", ... }` (src/nn/moe.ts).
 import type { RawTensor } from "../tensor/backend.js";
 import type { Engine, Tensor } from "../tensor/engine.js";
 import { Rng } from "../tensor/random.js";
@@ -11,6 +13,7 @@ import {
   MultiHeadLatentAttention, mlaCacheFloatsPerToken, mlaFlopsPerToken, validateMLAConfig, type MLACache, type MLAConfig,
 } from "./mla.js";
 import { Module } from "./module.js";
+import { MoE, expertLoad, moeFlopsPerToken, validateMoEConfig, type ExpertLoad, type MoEConfig, type RouterScoring } from "./moe.js";
 
 /** Multi-head Latent Attention instead of MHA/GQA/MQA (see src/nn/mla.ts) */
 export interface MLAOptions {
@@ -23,6 +26,27 @@ export interface MLAOptions {
   dR: number;
   /** per-head size of the content queries, keys and values (default dModel / nHeads) */
   dH?: number;
+}
+
+/** DeepSeekMoE feed-forward layers instead of SwiGLU (see src/nn/moe.ts) */
+export interface MoEOptions {
+  kind: "moe";
+  /** always-on experts (0 = none) */
+  nShared: number;
+  /** routed experts E */
+  nRouted: number;
+  /** routed experts chosen per token k */
+  topK: number;
+  /** hidden width of each expert's SwiGLU */
+  expertDim: number;
+  /** "softmax" (DeepSeek-V2) or "sigmoid" (DeepSeek-V3) router scores */
+  scoring: RouterScoring;
+  /** gates are multiplied by this (default 1) */
+  routeScale?: number;
+  /** weight α of the sequence-wise balance loss (default 0 = none) */
+  balanceAlpha?: number;
+  /** the first denseLayers blocks keep a dense SwiGLU of width dFF (V3: 3); default 0 */
+  denseLayers?: number;
 }
 
 export interface GPTConfig {
@@ -41,6 +65,8 @@ export interface GPTConfig {
   normEps: number;
   /** absent: MHA/GQA/MQA as set by nKvHeads; { kind: "mla", ... }: Multi-head Latent Attention */
   attention?: MLAOptions;
+  /** absent: a SwiGLU of width dFF in every block; { kind: "moe", ... }: DeepSeekMoE */
+  mlp?: MoEOptions;
 }
 
 /** one layer's decoding cache: keys and values (MHA/GQA/MQA) or latent and rotary key (MLA) */
@@ -54,12 +80,26 @@ export function mlaConfigOf(c: GPTConfig, a: MLAOptions): MLAConfig {
   };
 }
 
+/** the MoE layer settings a GPT config describes (its mlp field must be set) */
+export function moeConfigOf(c: GPTConfig, m: MoEOptions): MoEConfig {
+  return {
+    dModel: c.dModel, nShared: m.nShared, nRouted: m.nRouted, topK: m.topK, expertDim: m.expertDim,
+    scoring: m.scoring, routeScale: m.routeScale ?? 1, balanceAlpha: m.balanceAlpha ?? 0,
+  };
+}
+
+/** whether block i of this config has an MoE feed-forward */
+export function isMoEBlock(c: GPTConfig, i: number): boolean {
+  return c.mlp !== undefined && i >= (c.mlp.denseLayers ?? 0);
+}
+
 export function validateGPTConfig(c: GPTConfig): void {
   const ints: (keyof GPTConfig)[] = ["vocabSize", "dModel", "nLayers", "nHeads", "nKvHeads", "dFF", "maxSeqLen"];
   for (const k of ints) {
     const v = c[k];
     if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new Error(`GPT config: ${k} must be a positive integer, got ${String(v)}`);
   }
+  if (c.mlp !== undefined) validateMoEOptions(c, c.mlp);
   if (c.attention !== undefined) {
     validateMLAOptions(c, c.attention);
     return;
@@ -87,12 +127,30 @@ function validateMLAOptions(c: GPTConfig, a: unknown): asserts a is MLAOptions {
   validateMLAConfig(mlaConfigOf(c, o));
 }
 
+function validateMoEOptions(c: GPTConfig, m: unknown): asserts m is MoEOptions {
+  const kind = typeof m === "object" && m !== null ? (m as { kind?: unknown }).kind : undefined;
+  if (kind !== "moe") {
+    throw new Error(
+      `GPT config: mlp must be { kind: "moe", nShared, nRouted, topK, expertDim, scoring } (leave it out for a dense SwiGLU), got ${JSON.stringify(m)}`,
+    );
+  }
+  const o = m as MoEOptions;
+  const dense = o.denseLayers ?? 0;
+  if (typeof dense !== "number" || !Number.isInteger(dense) || dense < 0 || dense >= c.nLayers) {
+    throw new Error(
+      `GPT config: mlp.denseLayers must be an integer in 0..nLayers − 1 = 0..${c.nLayers - 1} (at least one block must be MoE), got ${String(dense)}`,
+    );
+  }
+  validateMoEConfig(moeConfigOf(c, o));
+}
+
 export class Block extends Module {
   readonly attnNorm: RMSNorm;
   readonly attn: CausalSelfAttention | MultiHeadLatentAttention;
   readonly mlpNorm: RMSNorm;
-  readonly mlp: SwiGLU;
-  constructor(engine: Engine, c: GPTConfig, rng: Rng) {
+  /** a dense SwiGLU, or DeepSeekMoE when the config's mlp says so for this block */
+  readonly mlp: SwiGLU | MoE;
+  constructor(engine: Engine, c: GPTConfig, rng: Rng, index = 0) {
     super(engine);
     const residualStd = 1 / Math.sqrt(c.dModel) / Math.sqrt(2 * c.nLayers);
     this.attnNorm = this.child("attn_norm", new RMSNorm(engine, c.dModel, c.normEps));
@@ -100,12 +158,16 @@ export class Block extends Module {
       ? new MultiHeadLatentAttention(engine, mlaConfigOf(c, c.attention), rng, residualStd)
       : new CausalSelfAttention(engine, c, rng, residualStd));
     this.mlpNorm = this.child("mlp_norm", new RMSNorm(engine, c.dModel, c.normEps));
-    this.mlp = this.child("mlp", new SwiGLU(engine, c.dModel, c.dFF, rng, residualStd));
+    this.mlp = this.child("mlp", c.mlp && isMoEBlock(c, index)
+      ? new MoE(engine, moeConfigOf(c, c.mlp), rng, residualStd)
+      : new SwiGLU(engine, c.dModel, c.dFF, rng, residualStd));
   }
   forward(x: Tensor, cache?: LayerCache, pos0 = 0, keyStart?: Tensor): Tensor {
     const e = this.engine;
     const [B, T, C] = x.shape as [number, number, number];
     const h = e.add(x, this.attend(this.attnNorm.forward(x), cache, pos0, keyStart));
+    // MoE takes [B, T, C]: its balance loss is taken per sequence
+    if (this.mlp instanceof MoE) return e.add(h, this.mlp.forward(this.mlpNorm.forward(h)));
     const m = this.mlp.forward(e.reshape(this.mlpNorm.forward(h), [B * T, C]));
     return e.add(h, e.reshape(m, [B, T, C]));
   }
@@ -142,7 +204,7 @@ export class GPT extends Module {
     const rng = new Rng(seed);
     this.embed = this.child("tok_emb", new Embedding(engine, config.vocabSize, config.dModel, rng));
     this.blocks = [];
-    for (let i = 0; i < config.nLayers; i++) this.blocks.push(this.child(`blocks.${i}`, new Block(engine, config, rng)));
+    for (let i = 0; i < config.nLayers; i++) this.blocks.push(this.child(`blocks.${i}`, new Block(engine, config, rng, i)));
     this.norm = this.child("norm", new RMSNorm(engine, config.dModel, config.normEps));
     this.head = config.tiedHead ? null : this.child("head", new Linear(engine, config.dModel, config.vocabSize, rng, { std: 0.02 }));
   }
@@ -177,6 +239,64 @@ export class GPT extends Module {
       }
       return maps;
     });
+  }
+
+  /** the MoE layers, in block order (empty for a dense model) */
+  moeLayers(): MoE[] {
+    return this.blocks.flatMap((b) => (b.mlp instanceof MoE ? [b.mlp] : []));
+  }
+
+  /**
+   * What the MoE layers recorded in the last forward. balanceLoss: Σ over layers of
+   * their balance losses (null when no layer has balanceAlpha > 0 or the model is
+   * dense); it lives in the scope of that forward: add it to the loss there (or use
+   * trainingLoss). stats: per MoE layer, tokens per expert and router entropy
+   * ([nRouted + 1] each, kept until the next forward; readExpertLoads reads them).
+   */
+  moeAux(): { balanceLoss: Tensor | null; stats: (Tensor | null)[] } {
+    const layers = this.moeLayers();
+    let balanceLoss: Tensor | null = null;
+    for (const m of layers) {
+      if (m.lastBalanceLoss) balanceLoss = balanceLoss ? this.engine.add(balanceLoss, m.lastBalanceLoss) : m.lastBalanceLoss;
+    }
+    return { balanceLoss, stats: layers.map((m) => m.lastStats) };
+  }
+
+  /** each MoE layer's expert load and router entropy in the last forward, in one readback */
+  async readExpertLoads(): Promise<ExpertLoad[]> {
+    const layers = this.moeLayers();
+    if (layers.length === 0) return [];
+    const rows = layers.map((m) => {
+      if (!m.lastStats) throw new Error("GPT.readExpertLoads: no forward pass has run yet");
+      return m.lastStats.raw;
+    });
+    const b = this.engine.backend;
+    const all = b.concat(rows, 0);
+    try {
+      const data = await b.read(all);
+      let at = 0;
+      return layers.map((m) => {
+        const n = m.cfg.nRouted + 1;
+        at += n;
+        return expertLoad(data.subarray(at - n, at), m.cfg.nRouted);
+      });
+    } finally {
+      b.free(all);
+    }
+  }
+
+  /** aux-loss-free balancing after a step: each MoE layer's bias from its load (Router.updateBias) */
+  updateRouterBias(loads: readonly ExpertLoad[], gamma: number): void {
+    const layers = this.moeLayers();
+    if (loads.length !== layers.length) throw new Error(`GPT.updateRouterBias: ${loads.length} loads for ${layers.length} MoE layers`);
+    layers.forEach((m, i) => m.updateBias(loads[i]!.tokens, gamma));
+  }
+
+  /** the loss to train on: loss() plus the MoE balance losses (exactly loss() for a dense model) */
+  trainingLoss(ids: Tensor, targets: Tensor, mask: Tensor | null = null, count?: number): Tensor {
+    const ce = this.loss(ids, targets, mask, count);
+    const { balanceLoss } = this.moeAux();
+    return balanceLoss ? this.engine.add(ce, balanceLoss) : ce;
   }
 
   /** mean next-token cross-entropy; targets i32 [B, T], mask f32 [B, T] (1 = count) */
@@ -214,12 +334,28 @@ export class GPT extends Module {
 
   /**
    * FLOPs of a forward pass per token at context length T (2 per multiply-add;
-   * attention included; for MLA, the naive path that training runs)
+   * attention included; for MLA, the naive path that training runs). An MoE layer
+   * counts its ACTIVE experts (router + shared + k routed), what a sparse MoE runs;
+   * this kit's dense dispatch actually runs all E routed experts (see src/nn/moe.ts).
    */
   flopsPerToken(T: number): number {
     const c = this.config;
     const attention = c.attention ? mlaFlopsPerToken(mlaConfigOf(c, c.attention), T) : attentionFlopsPerToken(c, T);
-    const perLayer = attention + 2 * 3 * c.dModel * c.dFF;
-    return c.nLayers * perLayer + 2 * c.dModel * c.vocabSize;
+    let total = 2 * c.dModel * c.vocabSize;
+    for (let i = 0; i < c.nLayers; i++) {
+      const mlp = c.mlp && isMoEBlock(c, i) ? moeFlopsPerToken(moeConfigOf(c, c.mlp)) : 2 * 3 * c.dModel * c.dFF;
+      total += attention + mlp;
+    }
+    return total;
+  }
+
+  /** parameters one token uses: all of them for a dense model; MoE layers count k of their E routed experts */
+  activeParameterCount(): number {
+    return this.parameterCount() - this.moeLayers().reduce((s, m) => s + m.parameterCount() - m.activeParameterCount(), 0);
+  }
+
+  override dispose(): void {
+    for (const m of this.moeLayers()) m.dispose(); // the router bias and statistics are not parameters
+    super.dispose();
   }
 }
