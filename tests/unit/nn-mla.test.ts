@@ -14,6 +14,7 @@ import { Rng } from "../../src/tensor/random.js";
 import { GPT, validateGPTConfig, type GPTConfig, type MLAOptions } from "../../src/nn/gpt.js";
 import { MultiHeadLatentAttention, type MLAConfig, type MLAPath } from "../../src/nn/mla.js";
 import { generate, generateWithoutCache, type GenerateOptions } from "../../src/sample/generate.js";
+import { numericGradOf } from "./helpers/finite-diff.js";
 import { assertClose, type Tolerance } from "./helpers/assert-close.js";
 import { checkLeftPaddedDecoding } from "./helpers/left-padding.js";
 import { decodeSafetensors, encodeSafetensors } from "../../src/io/safetensors.js";
@@ -186,17 +187,7 @@ test("cpu float64: every MLA gradient (both paths, both query ranks) passes a fi
       e.scope(() => e.backward(lossOf(x)));
       for (const p of leaves) {
         const analytic = await p.tensor.grad!.data();
-        const values = Float64Array.from(await p.tensor.data());
-        const numeric = new Float64Array(values.length);
-        for (let i = 0; i < values.length; i++) {
-          const v = values[i]!;
-          values[i] = v + EPS; e.assign(p.tensor, values);
-          const lp = await L();
-          values[i] = v - EPS; e.assign(p.tensor, values);
-          const lm = await L();
-          values[i] = v; e.assign(p.tensor, values);
-          numeric[i] = (lp - lm) / (2 * EPS);
-        }
+        const numeric = await numericGradOf(e, p.tensor, L, EPS);
         const label = `dCq ${cfg.dCq}, ${path}: ${p.name}`;
         assert.ok(numeric.some((g) => Math.abs(g) > 1e-4), `${label}: the numeric gradient is not all zero`);
         assertClose(analytic, numeric, { atol: 1e-7, rtol: 1e-6 }, label);

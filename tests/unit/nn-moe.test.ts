@@ -19,6 +19,7 @@ import { trainStep } from "../../src/train/step.js";
 import { generate, generateWithoutCache, type GenerateOptions } from "../../src/sample/generate.js";
 import { decodeSafetensors, encodeSafetensors } from "../../src/io/safetensors.js";
 import { loadModelTensors, modelTensors } from "../../src/train/checkpoint.js";
+import { numericGradOf } from "./helpers/finite-diff.js";
 import { assertClose } from "./helpers/assert-close.js";
 
 const f64 = () => new Engine(new CpuBackend({ precision: "f64" }));
@@ -204,17 +205,7 @@ test("cpu float64: router, expert, shared-expert and input gradients pass a fini
     e.scope(() => e.backward(lossOf()));
     for (const p of leaves) {
       const analytic = await p.tensor.grad!.data();
-      const values = Float64Array.from(await p.tensor.data());
-      const numeric = new Float64Array(values.length);
-      for (let i = 0; i < values.length; i++) {
-        const v = values[i]!;
-        values[i] = v + EPS; e.assign(p.tensor, values);
-        const lp = await L();
-        values[i] = v - EPS; e.assign(p.tensor, values);
-        const lm = await L();
-        values[i] = v; e.assign(p.tensor, values);
-        numeric[i] = (lp - lm) / (2 * EPS);
-      }
+      const numeric = await numericGradOf(e, p.tensor, L, EPS);
       const label = `${scoring}: ${p.name}`;
       assert.ok(numeric.some((g) => Math.abs(g) > 1e-4), `${label}: the numeric gradient is not all zero`);
       assertClose(analytic, numeric, { atol: 1e-7, rtol: 1e-6 }, label);
