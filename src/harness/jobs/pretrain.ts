@@ -141,8 +141,8 @@ function cut(line: string, prefix: string): SamplePrompt {
 }
 
 /**
- * Fixed prompts in the textbook's style (the same length, so they decode as one
- * batch): a 3-digit addition with carries, a subtraction with a borrow, a 5-number chain.
+ * Fixed prompts in the textbook's style: a 3-digit addition with carries, a
+ * subtraction with a borrow, a 5-number chain.
  */
 export const SAMPLE_PROMPTS: readonly SamplePrompt[] = [
   cut(additionWorkedExample(158, 267), "To add 158 and 267: ones:"),
@@ -185,18 +185,13 @@ export async function samplePrompts(model: GPT, maxNewTokens: number, prompts: r
   const e = model.engine;
   const V = model.config.vocabSize;
   const encoded = prompts.map((p) => [BOS_ID, ...encode(p.prompt)]);
-  const outs: number[][] = new Array<number[]>(prompts.length);
-  const stopped: boolean[] = new Array<boolean>(prompts.length).fill(false);
-  const byLength = new Map<number, number[]>();
-  encoded.forEach((ids, i) => byLength.set(ids.length, [...(byLength.get(ids.length) ?? []), i]));
-  for (const [length, group] of byLength) {
-    const budget = Math.min(maxNewTokens, model.config.maxSeqLen - length);
-    if (budget <= 0) { for (const i of group) outs[i] = []; continue; }
-    const g = await generate(model, group.map((i) => encoded[i]!), {
+  // one batch (generate left-pads prompts of different lengths); the longest prompt sets the room left
+  const budget = Math.min(maxNewTokens, model.config.maxSeqLen - Math.max(...encoded.map((ids) => ids.length)));
+  const { tokens: outs, stopped } = budget > 0
+    ? await generate(model, encoded, {
       temperature: 0, topK: 0, topP: 1, maxNewTokens: budget, stopTokens: [NEWLINE_ID, EOS_ID, BOS_ID], seed: 0,
-    });
-    group.forEach((i, k) => { outs[i] = g.tokens[k]!; stopped[i] = g.stopped[k]!; });
-  }
+    })
+    : { tokens: encoded.map(() => []), stopped: encoded.map(() => false) };
   const samples: Sample[] = [];
   for (let i = 0; i < prompts.length; i++) {
     const prompt = encoded[i]!;
