@@ -144,17 +144,20 @@ export class Router extends Module {
   /**
    * The aux-loss-free balancing bias b [E] (host copy). It only changes which experts
    * are chosen, is not a parameter (no gradient, not in parameters()), and is changed
-   * by updateBias or setBias, which upload it.
+   * by updateBias or setBias, which upload it. Checkpoints carry it as the buffer
+   * "bias", so a resumed run routes as the uninterrupted one would.
    */
-  readonly bias: Float64Array;
+  /** float32, like its device copy, so a checkpoint saves and restores it exactly */
+  readonly bias: Float32Array;
   private readonly biasTensor: Tensor;
 
   constructor(engine: Engine, readonly cfg: RouterConfig, rng: Rng) {
     super(engine);
     const E = cfg.nRouted;
     this.weight = this.param("weight", [E, cfg.dModel], { rng, std: 1 / Math.sqrt(cfg.dModel) });
-    this.bias = new Float64Array(E);
+    this.bias = new Float32Array(E);
     this.biasTensor = engine.persistent(engine.backend.fill([E], 0, "f32"));
+    this.buffer({ name: "bias", shape: [E], read: () => this.bias.slice(), write: (v) => this.setBias(v) });
   }
 
   /** x [N, dModel] → the routing of each token */

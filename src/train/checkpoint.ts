@@ -16,16 +16,20 @@ async function host(engine: Engine, raw: import("../tensor/backend.js").RawTenso
   return { dtype: "F32", shape: [...raw.shape], data: data instanceof Float32Array ? data : Float32Array.from(data) };
 }
 
+/** the weights and the untrained state saved with them (Module.buffers: an MoE router's bias) */
 export async function modelTensors(model: Module): Promise<TensorMap> {
   const out: TensorMap = {};
   for (const p of model.parameters()) out[p.name] = await host(model.engine, p.tensor.raw);
+  for (const b of model.buffers()) out[b.name] = { dtype: "F32", shape: [...b.shape], data: b.read() };
   return out;
 }
 
-/** Load weights, refusing missing, extra or mis-shaped tensors with a message naming them. */
+/** Load weights (and buffers), refusing missing, extra or mis-shaped tensors with a message naming them. */
 export function loadModelTensors(model: Module, tensors: TensorMap): void {
-  checkAgainstSpec(tensors, modelSpec(model));
+  const buffers = model.buffers();
+  checkAgainstSpec(tensors, { ...modelSpec(model), ...Object.fromEntries(buffers.map((b) => [b.name, { dtype: "F32" as const, shape: [...b.shape] }])) });
   for (const p of model.parameters()) model.engine.assign(p.tensor, tensors[p.name]!.data);
+  for (const b of buffers) b.write(tensors[b.name]!.data);
 }
 
 export async function optimizerTensors(model: Module, opt: AdamW): Promise<TensorMap> {
