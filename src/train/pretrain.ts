@@ -80,7 +80,8 @@ export class PretrainRun {
     const lr = this.lrAt(s);
     const ids = e.tensor(batch.ids, [B, T], "i32");
     const targets = e.tensor(batch.targets, [B, T], "i32");
-    const pending = trainStep(e, this.optimizer, () => this.model.loss(ids, targets), lr, s);
+    // next-token cross-entropy (plus the balance loss of an MoE model that has one)
+    const pending = trainStep(e, this.optimizer, () => this.model.trainingLoss(ids, targets), lr, s);
     ids.dispose();
     targets.dispose();
     const scalars = await pending;
