@@ -16,7 +16,7 @@ import { PretrainRun } from "../../src/train/pretrain.js";
 import { JOBS } from "../../src/harness/registry.js";
 import { checkJobDef, validateConfig, type MetricRecord } from "../../src/harness/jobs.js";
 import {
-  PRETRAIN_JOB_PRESETS, SAMPLE_PROMPTS, gptConfig, pretrainConfig, pretrainJob,
+  PRETRAIN_JOB_PRESETS, SAMPLE_PROMPTS, gptConfig, pretrainConfig, pretrainJob, samplePrompts,
   type InfoView, type PretrainJobConfig, type SamplesView, type SummaryView, type WeightsView,
 } from "../../src/harness/jobs/pretrain.js";
 import { excerptFrom, excerptMethod, modelStats } from "../../docs/components/pretrain-ui.js";
@@ -144,6 +144,19 @@ describe("pretrain job", () => {
     await assert.rejects(collect({ ...ci, init: "shipped checkpoint", checkpointUrl: url(wrong), steps: 1 }), /missing tensor "norm\.weight"/);
     await assert.rejects(collect({ ...ci, init: "shipped checkpoint", checkpointUrl: "", steps: 1 }), /no shipped checkpoint/);
     await assert.rejects(collect({ ...ci, init: "shipped checkpoint", checkpointUrl: "data:application/octet-stream;base64,", steps: 1 }), /not part of this build/);
+  });
+
+  test("samples of prompts of different lengths, taken in one batch, are each what the prompt gives alone", { timeout: 60_000 }, async () => {
+    const engine = new Engine(new CpuBackend());
+    const model = new GPT(engine, gptConfig(ci), 3);
+    const prompts = [{ prompt: "12+3", expected: "4=15." }, { prompt: "To add 158 and 267: ones:", expected: "" }];
+    const together = await samplePrompts(model, 12, prompts);
+    for (let i = 0; i < prompts.length; i++) {
+      const [alone] = await samplePrompts(model, 12, [prompts[i]!]);
+      assert.deepEqual(together[i]!.tokens, alone!.tokens, `prompt ${i}`);
+      assert.ok(together[i]!.probs.every((p, k) => Math.abs(p - alone!.probs[k]!) < 1e-5), `prompt ${i}: token probabilities`);
+    }
+    model.dispose();
   });
 
   test("bad shapes are refused in the page's words", () => {
