@@ -21,6 +21,7 @@ import { decodeSafetensors, encodeSafetensors } from "../../src/io/safetensors.j
 import { loadModelTensors, modelTensors } from "../../src/train/checkpoint.js";
 import { numericGradOf } from "./helpers/finite-diff.js";
 import { assertClose } from "./helpers/assert-close.js";
+import { countingBatch } from "./helpers/batches.js";
 
 const f64 = () => new Engine(new CpuBackend({ precision: "f64" }));
 const host = async (t: Tensor): Promise<number[]> => Array.from(await t.data());
@@ -474,10 +475,7 @@ async function moeCurve(backend: Backend): Promise<{ loss: number[]; imbalance: 
   const model = new GPT(engine, MOE_GPT, 7);
   const rng = new Rng(9);
   const B = 3, T = 9;
-  // a learnable pattern: each sequence counts up from a random start, mod 13
-  const seqs = Array.from({ length: B }, () => rng.int(13));
-  const ids = engine.tensor(seqs.flatMap((s) => Array.from({ length: T }, (_, t) => (s + t) % 13)), [B, T], "i32");
-  const targets = engine.tensor(seqs.flatMap((s) => Array.from({ length: T }, (_, t) => (s + t + 1) % 13)), [B, T], "i32");
+  const { ids, targets } = countingBatch(engine, rng, B, T, 13);
   const opt = new AdamW(engine, model.parameters().map((p) => p.tensor), { lr: 0.01, maxGradNorm: 1 });
   const loss: number[] = [];
   const imbalance: number[] = [];

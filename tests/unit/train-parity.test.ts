@@ -12,6 +12,7 @@ import { GPT, type GPTConfig } from "../../src/nn/gpt.js";
 import { AdamW } from "../../src/optim/adamw.js";
 import { Rng } from "../../src/tensor/random.js";
 import { trainStep } from "../../src/train/step.js";
+import { countingBatch } from "./helpers/batches.js";
 
 const STEPS = 50;
 // Per-step tolerance on the loss: |gpu − cpu| ≤ ATOL + RTOL·|cpu|.
@@ -53,10 +54,7 @@ async function attentionCurve(backend: Backend, config = ATTENTION_GPT): Promise
   const model = new GPT(engine, config, 7);
   const rng = new Rng(9);
   const B = 3, T = 9;
-  // a learnable pattern: each sequence counts up from a random start, mod 13
-  const seqs = Array.from({ length: B }, () => rng.int(13));
-  const ids = engine.tensor(seqs.flatMap((s) => Array.from({ length: T }, (_, t) => (s + t) % 13)), [B, T], "i32");
-  const targets = engine.tensor(seqs.flatMap((s) => Array.from({ length: T }, (_, t) => (s + t + 1) % 13)), [B, T], "i32");
+  const { ids, targets } = countingBatch(engine, rng, B, T, 13);
   const opt = new AdamW(engine, model.parameters().map((p) => p.tensor), { lr: 0.01, maxGradNorm: 1 });
   const curve: number[] = [];
   for (let s = 0; s < STEPS; s++) curve.push((await trainStep(engine, opt, () => model.loss(ids, targets), 0.01, s)).loss);

@@ -249,6 +249,18 @@ function queryThread(G: number): string {
   let first = firstKey(b, lastKey);`;
 }
 
+/**
+ * Inside a forward or dq kernel's loop over keys j: read key j's k row (k0, k1, …)
+ * and v row (v0, v1, …) of key/value head hk into registers, once for all G heads.
+ */
+function loadKeyRow(rq: RowType, rv: RowType): string {
+  return `let kv = (b * p.Tk + j) * p.Hkv + hk;
+    let kb = kv * ${rq.n}u;
+    let vb = kv * ${rv.n}u;
+    ${each(rq.n, (c) => `let k${c} = k[kb + ${c}u];`, "\n    ")}
+    ${each(rv.n, (c) => `let v${c} = v[vb + ${c}u];`, "\n    ")}`;
+}
+
 /** forward: out and lse for G query heads per thread */
 function forwardKernel(D: number, Dv: number, G: number): string {
   const rq = rowType(D);
@@ -263,11 +275,7 @@ ${queryThread(G)}
   var l${g} = 0.0;
   ${each(rv.n, (c) => `var o${g}_${c} = ${rv.ty}(0.0);`, "\n  ")}`)}
   for (var j = first; j <= lastKey; j++) {
-    let kv = (b * p.Tk + j) * p.Hkv + hk;
-    let kb = kv * ${rq.n}u;
-    let vb = kv * ${rv.n}u;
-    ${each(rq.n, (c) => `let k${c} = k[kb + ${c}u];`, "\n    ")}
-    ${each(rv.n, (c) => `let v${c} = v[vb + ${c}u];`, "\n    ")}
+    ${loadKeyRow(rq, rv)}
     ${perHead((g) => `{
       let s = ${dotSum(rq, (c) => `q${g}_${c}`, (c) => `k${c}`)};
       let mNew = max(m${g}, s);
@@ -304,11 +312,7 @@ ${queryThread(G)}
   let L${g} = stats[row0 + ${g}u];
   ${each(rq.n, (c) => `var a${g}_${c} = ${rq.ty}(0.0);`, "\n  ")}`)}
   for (var j = first; j <= lastKey; j++) {
-    let kv = (b * p.Tk + j) * p.Hkv + hk;
-    let kb = kv * ${rq.n}u;
-    let vb = kv * ${rv.n}u;
-    ${each(rq.n, (c) => `let k${c} = k[kb + ${c}u];`, "\n    ")}
-    ${each(rv.n, (c) => `let v${c} = v[vb + ${c}u];`, "\n    ")}
+    ${loadKeyRow(rq, rv)}
     ${perHead((g) => `{
       let prob = exp(${dotSum(rq, (c) => `q${g}_${c}`, (c) => `k${c}`)} - L${g});
       let dpv = ${dotSum(rv, (c) => `dy${g}_${c}`, (c) => `v${c}`)};
