@@ -13,6 +13,7 @@ import {
   type AttentionOptions, type Backend, type RawTensor, type Shape, BINARY_OPS, UNARY_OPS, shapeSize,
 } from "../../src/tensor/backend.js";
 import { createBackendWithReport } from "../../src/tensor/create.js";
+import { compareEngines } from "../../src/harness/checks.js";
 import { Engine } from "../../src/tensor/engine.js";
 import { GPT } from "../../src/nn/gpt.js";
 import { AdamW } from "../../src/optim/adamw.js";
@@ -302,5 +303,22 @@ describe("which CPU engine runs", () => {
     const slow = await createBackendWithReport("cpu-reference");
     assert.equal((slow.backend as CpuBackend).engine, "reference");
     assert.equal(slow.kind, "cpu-reference");
+  });
+});
+
+describe("the Engine lesson's engine comparison (compareEngines)", () => {
+  test("the WebAssembly product agrees with the reference and both are timed; a wrong engine is caught", async () => {
+    const ref = new CpuBackend();
+    const wasm = new CpuBackend({ wasm: createWasmEngineSync() });
+    // an engine whose matmul is off by one part in a thousand
+    const wrong = new CpuBackend();
+    const matmul = wrong.matmul.bind(wrong);
+    wrong.matmul = (a, b, o) => { const c = matmul(a, b, o); const d = wrong.affine(c, 1.001, 0); wrong.free(c); return d; };
+    const rows = await compareEngines([
+      { label: "plain TypeScript", backend: ref }, { label: "WebAssembly SIMD", backend: wasm }, { label: "wrong", backend: wrong },
+    ], 48, 30);
+    assert.deepEqual(rows.map((r) => r.pass), [true, true, false]);
+    assert.ok(rows[1]!.maxAbsErr > 0 && rows[1]!.maxAbsErr <= rows[1]!.tol, `wasm error ${rows[1]!.maxAbsErr}`);
+    for (const r of rows) assert.ok(r.bench.gflops > 0 && r.bench.flops >= 2 * 48 ** 3, `${r.label} was timed`);
   });
 });
