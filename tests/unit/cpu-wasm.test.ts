@@ -202,6 +202,25 @@ describe("WebAssembly engine = reference engine, op by op", () => {
     }
   });
 
+  test("attention: a left-padded sequence gets exactly the bits it gets alone, forward and backward", () => {
+    const { wasm, rand } = pair();
+    const [T, pad, H, D] = [9, 3, 2, 8];
+    const alone = { q: rand([1, T, H, D]), k: rand([1, T, H, D]), v: rand([1, T, H, D]), g: rand([1, T, H, D]) };
+    const padded = (x: number[]) => [...rand([1, pad, H, D]), ...x]; // garbage in the padding
+    const run = (data: typeof alone, Tk: number, keyStart: number | null) => {
+      const up = (x: number[]) => wasm.upload(x, [1, Tk, H, D], "f32");
+      const [q, k, v, g] = [up(data.q), up(data.k), up(data.v), up(data.g)];
+      const opts: AttentionOptions = { scale: 0.3, causal: true, ...(keyStart === null ? {} : { keyStart: wasm.upload([keyStart], [1], "i32") }) };
+      const { out, lse } = wasm.attention(q, k, v, opts);
+      const b = wasm.attentionBackward(q, k, v, out, lse, g, opts);
+      const tail = (t: RawTensor) => Array.from(wasm.readSync(t)).slice((Tk - T) * H * D);
+      return { out: tail(out), dq: tail(b.dq), dk: tail(b.dk), dv: tail(b.dv) };
+    };
+    const a = run(alone, T, null);
+    const p = run({ q: padded(alone.q), k: padded(alone.k), v: padded(alone.v), g: padded(alone.g) }, T + pad, pad);
+    assert.deepEqual(p, a);
+  });
+
   test("sum of squares and the fused AdamW step (and coef 0 changes nothing)", () => {
     const { ref, wasm, rand, up, close } = pair();
     const shapes: Shape[] = [[1], [7], [3, 13], [64]];

@@ -36,7 +36,7 @@ export interface KernelExports {
     Dv: number, kvLen: number, causal: number, scale: number, keyStart: number, out: number, lse: number, s: number): void;
   attentionBackward(q: number, k: number, v: number, out: number, lse: number, dout: number, B: number, Tq: number,
     Hq: number, D: number, Tk: number, Hkv: number, Dv: number, kvLen: number, causal: number, scale: number,
-    keyStart: number, dq: number, dk: number, dv: number, s: number): void;
+    keyStart: number, dq: number, dk: number, dv: number, s: number, s2: number): void;
   sumSquares(x: number, n: number): number;
   adamw(p: number, grad: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number,
     eps: number, wd: number, bc1: number, bc2: number, coef: number): void;
@@ -175,8 +175,8 @@ export class WasmKernels implements CpuKernels {
     const ptrs = [q, k, v, out, lse, dout].map((a) => this.ptr(a)) as [number, number, number, number, number, number];
     const [pdq, pdk, pdv] = [this.ptr(dq), this.ptr(dk), this.ptr(dv)];
     const ks = keyStart ? this.ptr(keyStart as Int32Array) : 0;
-    const s = this.scratch(Tk);
-    this.x.attentionBackward(...ptrs, B, Tq, Hq, D, Tk, Hkv, Dv, kvLen, b01(causal), scale, ks, pdq, pdk, pdv, s);
+    const s = this.scratch(2 * Tk); // p_ij, then dO_i·v_j
+    this.x.attentionBackward(...ptrs, B, Tq, Hq, D, Tk, Hkv, Dv, kvLen, b01(causal), scale, ks, pdq, pdk, pdv, s, s + 4 * Tk);
   };
 
   sumSquares = (xs: readonly FloatArray[]): number => {
