@@ -156,3 +156,38 @@ export function attentionBackward(
     }
   }
 }
+
+/**
+ * Rotary embedding on x [B, T, H, D], half-split pairs (x[i], x[i + D/2]), rotated by
+ * the angle whose cosine and sine the host tabulated: cs = [T][cos of D/2 angles,
+ * sin of D/2 angles] (the host negates the sines for the inverse rotation).
+ */
+export function rope(x: usize, B: i32, T: i32, H: i32, D: i32, cs: usize, out: usize): void {
+  const half = D >> 1;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const cosT = cs + (<usize>t * D << 2);
+      const sinT = cosT + (<usize>half << 2);
+      for (let h = 0; h < H; h++) {
+        const base = <usize>((b * T + t) * H + h) * D << 2;
+        const x1 = x + base, x2 = x1 + (<usize>half << 2);
+        const o1 = out + base, o2 = o1 + (<usize>half << 2);
+        let i = 0;
+        for (; i + 4 <= half; i += 4) {
+          const o = <usize>i << 2;
+          const a = v128.load(x1 + o), c = v128.load(x2 + o);
+          const cv = v128.load(cosT + o), sv = v128.load(sinT + o);
+          v128.store(o1 + o, f32x4.sub(f32x4.mul(a, cv), f32x4.mul(c, sv)));
+          v128.store(o2 + o, f32x4.add(f32x4.mul(a, sv), f32x4.mul(c, cv)));
+        }
+        for (; i < half; i++) {
+          const o = <usize>i << 2;
+          const a = load<f32>(x1 + o), c = load<f32>(x2 + o);
+          const cv = load<f32>(cosT + o), sv = load<f32>(sinT + o);
+          store<f32>(o1 + o, a * cv - c * sv);
+          store<f32>(o2 + o, a * sv + c * cv);
+        }
+      }
+    }
+  }
+}

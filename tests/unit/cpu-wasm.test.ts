@@ -202,6 +202,20 @@ describe("WebAssembly engine = reference engine, op by op", () => {
     }
   });
 
+  test("RoPE and its inverse, head sizes 2, 6 and 16, from position 0 and from 37", () => {
+    const { ref, wasm, rand, up, close } = pair();
+    for (const D of [2, 6, 16]) {
+      for (const pos0 of [0, 37]) {
+        for (const inverse of [false, true]) {
+          const shape = [2, 5, 3, D];
+          const [rx, wx] = up(rand(shape, -2, 2), shape);
+          const opts = { pos0, theta: 10000, inverse };
+          close(ref.rope(rx, opts), wasm.rope(wx, opts), `rope D=${D} ${JSON.stringify(opts)}`);
+        }
+      }
+    }
+  });
+
   test("attention: a left-padded sequence gets exactly the bits it gets alone, forward and backward", () => {
     const { wasm, rand } = pair();
     const [T, pad, H, D] = [9, 3, 2, 8];

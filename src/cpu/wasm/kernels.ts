@@ -37,6 +37,7 @@ export interface KernelExports {
   attentionBackward(q: number, k: number, v: number, out: number, lse: number, dout: number, B: number, Tq: number,
     Hq: number, D: number, Tk: number, Hkv: number, Dv: number, kvLen: number, causal: number, scale: number,
     keyStart: number, dq: number, dk: number, dv: number, s: number, s2: number): void;
+  rope(x: number, B: number, T: number, H: number, D: number, cs: number, out: number): void;
   sumSquares(x: number, n: number): number;
   adamw(p: number, grad: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number,
     eps: number, wd: number, bc1: number, bc2: number, coef: number): void;
@@ -177,6 +178,26 @@ export class WasmKernels implements CpuKernels {
     const ks = keyStart ? this.ptr(keyStart as Int32Array) : 0;
     const s = this.scratch(2 * Tk); // p_ij, then dO_i·v_j
     this.x.attentionBackward(...ptrs, B, Tq, Hq, D, Tk, Hkv, Dv, kvLen, b01(causal), scale, ks, pdq, pdk, pdv, s, s + 4 * Tk);
+  };
+
+  rope = (
+    x: FloatArray, B: number, T: number, H: number, D: number, pos0: number, theta: number, inverse: boolean, out: FloatArray,
+  ): void => {
+    const px = this.ptr(x), po = this.ptr(out);
+    const half = D / 2;
+    const at = this.scratch(T * D);
+    // the angles in float64, as the reference computes them; rounded once into the table
+    const cs = new Float32Array(this.heap.memory.buffer, at, T * D);
+    const sign = inverse ? -1 : 1;
+    for (let i = 0; i < half; i++) {
+      const freq = Math.pow(theta, (-2 * i) / D);
+      for (let t = 0; t < T; t++) {
+        const a = (pos0 + t) * freq;
+        cs[t * D + i] = Math.cos(a);
+        cs[t * D + half + i] = sign * Math.sin(a);
+      }
+    }
+    this.x.rope(px, B, T, H, D, at, po);
   };
 
   sumSquares = (xs: readonly FloatArray[]): number => {
