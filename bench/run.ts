@@ -1,5 +1,6 @@
-// `r1-lab bench`: R1 Lab against TensorFlow.js (WebGPU, wasm, cpu) and jax-js, side
-// by side on the same WebGPU adapter, in headless Chromium. See bench/browser.ts for
+// `r1-lab bench`: R1 Lab against TensorFlow.js and jax-js, side by side on the same
+// WebGPU adapter, and R1 Lab's two CPU engines (WebAssembly SIMD, TypeScript reference)
+// against tfjs-wasm and tfjs-cpu, all in headless Chromium. See bench/browser.ts for
 // what is measured and how it is checked, bench/RESULTS.md for a run on this machine.
 //
 //   r1-lab bench [--quick] [--json FILE]      (npm run bench -- --quick; flags: src/cli/bench.ts)

@@ -1,5 +1,6 @@
-// r1-lab bench: R1 Lab against TensorFlow.js and jax-js on the same WebGPU adapter, in
-// headless Chromium (bench/run.ts does the work; bench/RESULTS.md reads a run).
+// r1-lab bench: R1 Lab against TensorFlow.js and jax-js on the same WebGPU adapter, and
+// R1 Lab's CPU engines against tfjs-wasm and tfjs-cpu, in headless Chromium (bench/run.ts
+// does the work; bench/RESULTS.md reads a run).
 // Exit status: 0 when every correctness check passed, 1 when one failed (the table
 // and the JSON are still written), 2 for bad flags.
 import { existsSync } from "node:fs";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   checkAgainstReference, compareTrajectories, median, referenceSamples, squareCase, tokenBatch, trainSpec,
-  uniformValues, wantAnotherRound, type MatmulCase,
+  uniformValues, wantAnotherRound, type BenchJson, type CpuBenchResult, type CpuMatmulRow, type CpuTrainRow, type MatmulCase,
 } from "../../bench/lib/common.js";
 import { formatReport, judgeTargets, validateBenchJson } from "../../bench/lib/report.js";
 import { DEFAULT_RUN_OPTIONS, runBench } from "../../bench/run.js";
@@ -67,6 +67,27 @@ test("helpers: median, sampling rounds, token batch", () => {
   assert.equal(ids.length, s.batch * s.seqLen);
   assert.equal(ids[1], targets[0], "targets are the ids shifted by one");
   assert.ok(ids.every((t) => t >= 0 && t < s.model.vocabSize));
+});
+
+test("issue 9's CPU targets are judged per size and on the default GPT, and can be missed", () => {
+  const mm = (n: number, wasm: number, ts: number, tfw: number): CpuMatmulRow => ({
+    label: `${n}²`, m: n, k: n, n, trans: "", wasm_gflops: wasm, reference_gflops: ts, tfjs_wasm_gflops: tfw, tfjs_cpu_gflops: 1, per_sample: 1, samples: 3,
+  });
+  const step = (preset: string, wasm: number, ts: number, tfw: number): CpuTrainRow => ({
+    preset, model: preset, params: 1, batch: 1, seq_len: 1, wasm_ms: wasm, reference_ms: ts, tfjs_wasm_ms: tfw, tfjs_cpu_ms: 1000, samples: 3,
+  });
+  const cpu = (matmul: CpuMatmulRow[], train: CpuTrainRow[]): CpuBenchResult => ({ matmul, train, wasm_engine: "WebAssembly SIMD", tfjs_wasm_simd: true, tfjs_wasm_threads: false });
+  const json = (c: CpuBenchResult | null) => ({
+    matmul: [], train_step: { r1lab_ms: null, tfjs_ms: null, r1lab_cpu_ms: null, tfjs_wasm_ms: null }, cpu: c,
+  }) as unknown as BenchJson;
+  const issue9 = (c: CpuBenchResult | null) => judgeTargets(json(c)).filter((t) => t.issue === 9).map((t) => t.met);
+  // 128² is not judged (the targets start at 256²); the ci GPT is not judged (default only)
+  const good = cpu([mm(128, 1, 1, 9), mm(256, 16, 2, 15), mm(1024, 8, 1, 8)], [step("ci", 1, 100, 100), step("default", 100, 300, 200)]);
+  assert.deepEqual(issue9(good), [true, true, true, true, null]);
+  assert.deepEqual(issue9(cpu([mm(256, 15.8, 2, 15), mm(512, 8, 1, 8.1)], [step("default", 100, 299, 250)])), [false, false, false, true, null]);
+  assert.deepEqual(issue9(cpu([], [step("default", 100, 400, 199)])), [null, null, true, false, null]);
+  assert.deepEqual(issue9(null), [null, null, null, null, null]);
+  assert.deepEqual(issue9(cpu([mm(256, null as unknown as number, 1, 1)], [step("default", null as unknown as number, 1, 1)])), [null, null, null, null, null], "an engine that failed its check is not judged");
 });
 
 test("bad flags exit with a usage error", async () => {
