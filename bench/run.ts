@@ -1,5 +1,6 @@
-// `r1-lab bench`: R1 Lab against TensorFlow.js (WebGPU, wasm, cpu) and jax-js, side
-// by side on the same WebGPU adapter, in headless Chromium. See bench/browser.ts for
+// `r1-lab bench`: R1 Lab against TensorFlow.js and jax-js, side by side on the same
+// WebGPU adapter, and R1 Lab's two CPU engines (WebAssembly SIMD, TypeScript reference)
+// against tfjs-wasm and tfjs-cpu, all in headless Chromium. See bench/browser.ts for
 // what is measured and how it is checked, bench/RESULTS.md for a run on this machine.
 //
 //   r1-lab bench [--quick] [--json FILE]      (npm run bench -- --quick; flags: src/cli/bench.ts)
@@ -13,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import type { GPTConfig } from "../src/nn/gpt.js";
 import type { PresetName } from "../src/train/presets.js";
 import {
-  type BenchJson, type BrowserBenchOptions, type MatmulCase, type Reps,
+  type BenchJson, type BrowserBenchOptions, type MatmulCase, type Reps, type TrainSpec,
   describeSpec, lessonCases, squareCase, SQUARE_SIZES, trainSpec,
 } from "./lib/common.js";
 import { DEFAULT_CHROMIUM, runInChromium } from "./lib/host.js";
@@ -39,6 +40,8 @@ export interface BenchRunOptions {
   peers: BrowserBenchOptions["peers"];
   /** run the CPU comparison */
   cpu: boolean;
+  /** the GPTs of the CPU training-step rows (default: ci and default) */
+  cpuPresets: PresetName[];
   /** override repetitions (tests use tiny runs) */
   timing: { matmul?: Reps; train?: Reps; checkSteps?: number } | null;
   /** the exact command, recorded in the JSON */
@@ -52,7 +55,7 @@ export interface BenchRunOptions {
 export const DEFAULT_RUN_OPTIONS: BenchRunOptions = {
   quick: false, json: null, preset: null, sizes: null, lessonShapes: true,
   chromium: existsSync(DEFAULT_CHROMIUM) ? DEFAULT_CHROMIUM : null, headed: false, wasmThreads: false,
-  peers: { tfjs: true, jax: true, tfjsWasm: true, tfjsCpu: true }, cpu: true, timing: null,
+  peers: { tfjs: true, jax: true, tfjsWasm: true, tfjsCpu: true }, cpu: true, cpuPresets: ["ci", "default"], timing: null,
   command: "r1-lab bench", seed: 1, trainOverride: null,
 };
 
@@ -63,12 +66,24 @@ export interface BenchOutcome {
   ok: boolean;
 }
 
-/** Kernels come from src/gpu/kernels.generated.ts: regenerate it from kernels/ first. */
+/**
+ * The page bundles generated code: the WGSL kernels (src/gpu/kernels.generated.ts) and
+ * the CPU engine's WebAssembly module (src/cpu/wasm/kernels.generated.ts). Regenerate
+ * both from kernels/ first, as `npm run gen` does.
+ */
 function generateKernels(): void {
-  const script = join(ROOT, "scripts/gen-kernels.mjs");
-  if (!existsSync(script)) return;
-  const r = spawnSync(process.execPath, [script], { cwd: ROOT, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`npm run gen failed: ${r.stderr || r.stdout}`);
+  for (const name of ["gen-kernels.mjs", "gen-wasm.mjs"]) {
+    const script = join(ROOT, "scripts", name);
+    if (!existsSync(script)) continue;
+    const r = spawnSync(process.execPath, [script], { cwd: ROOT, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`npm run gen (${name}) failed: ${r.stderr || r.stdout}`);
+  }
+}
+
+/** with trainOverride (tests), the one overridden spec; else one spec per preset */
+function cpuSpecs(o: BenchRunOptions, trainSpecUsed: TrainSpec): TrainSpec[] {
+  if (o.trainOverride) return [trainSpecUsed];
+  return o.cpuPresets.map((p) => trainSpec(p, o.seed));
 }
 
 export async function runBench(o: BenchRunOptions, progress: (line: string) => void = () => {}): Promise<BenchOutcome> {
@@ -91,32 +106,38 @@ export async function runBench(o: BenchRunOptions, progress: (line: string) => v
   const opts: BrowserBenchOptions = {
     matmul: { cases, timing: matmulTiming },
     train: { spec, timing: trainTiming, checkSteps },
-    cpuTrain: o.cpu ? { spec, timing: trainTiming, checkSteps } : null,
+    cpuMatmul: o.cpu ? { cases, timing: matmulTiming } : null,
+    cpuTrain: o.cpu ? { specs: cpuSpecs(o, spec), timing: trainTiming, checkSteps } : null,
     peers: o.peers,
     wasmPath: "/wasm/",
   };
-  progress(`benchmark: ${cases.length} matmul shapes, training step of the "${preset}" GPT (batch ${spec.batch}×${spec.seqLen}); ${o.quick ? "quick" : "full"} repetitions`);
+  const cpuPresetText = opts.cpuTrain ? `; CPU engines: the same shapes and the ${opts.cpuTrain.specs.map((s) => `"${s.preset}"`).join(" and ")} GPT` : "";
+  progress(`benchmark: ${cases.length} matmul shapes, training step of the "${preset}" GPT (batch ${spec.batch}×${spec.seqLen})${cpuPresetText}; ${o.quick ? "quick" : "full"} repetitions`);
   const { result: r, browserVersion } = await runInChromium(ROOT, opts, o.chromium, progress, { headed: o.headed, crossOriginIsolated: o.wasmThreads });
   const model = describeSpec(spec, r.train.params);
+  // the CPU row of the WebGPU step's GPT, for the train_step fields older readers use
+  const sameCpu = r.cpu?.train.find((row) => row.preset === spec.preset) ?? null;
   const json: BenchJson = {
     adapter: { ...r.adapter, runtime: "browser", browser: `Chromium ${browserVersion}` },
     matmul: r.matmul,
     train_step: {
       r1lab_ms: r.train.r1lab_ms,
       tfjs_ms: r.train.tfjs_ms,
-      r1lab_cpu_ms: r.cpu?.r1lab_cpu_ms ?? null,
-      tfjs_wasm_ms: r.cpu?.tfjs_wasm_ms ?? null,
-      tfjs_cpu_ms: r.cpu?.tfjs_cpu_ms ?? null,
+      r1lab_cpu_ms: sameCpu?.wasm_ms ?? null,
+      r1lab_cpu_reference_ms: sameCpu?.reference_ms ?? null,
+      tfjs_wasm_ms: sameCpu?.tfjs_wasm_ms ?? null,
+      tfjs_cpu_ms: sameCpu?.tfjs_cpu_ms ?? null,
       model,
       params: r.train.params,
       batch: spec.batch,
       seq_len: spec.seqLen,
-      cpu_model: r.cpu ? `${model}; tfjs-wasm SIMD ${r.cpu.tfjs_wasm_simd ? "on" : "off"}, threads ${r.cpu.tfjs_wasm_threads ? "on" : "off"}` : null,
+      cpu_model: r.cpu && sameCpu ? `${sameCpu.model}; R1 Lab: ${r.cpu.wasm_engine}, one thread; tfjs-wasm SIMD ${r.cpu.tfjs_wasm_simd ? "on" : "off"}, threads ${r.cpu.tfjs_wasm_threads ? "on" : "off"}` : null,
     },
     per_step: r.per_step,
+    cpu: r.cpu,
     checks: r.checks,
     skipped: r.skipped,
-    timing: { matmul: matmulTiming, train: trainTiming, cpu_train: o.cpu ? trainTiming : null, statistic: "median" },
+    timing: { matmul: matmulTiming, train: trainTiming, cpu_matmul: o.cpu ? matmulTiming : null, cpu_train: o.cpu ? trainTiming : null, statistic: "median" },
     host: {
       platform: platform(), cpus: cpus().length, cpu_model: cpus()[0]?.model ?? "",
       loadavg_start: load0, loadavg_end: loadavg().map((x) => Math.round(x * 100) / 100),

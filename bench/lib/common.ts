@@ -58,7 +58,10 @@ export function wantAnotherRound(t: Reps, done: number, elapsedMs: number): bool
 export interface BrowserBenchOptions {
   matmul: { cases: MatmulCase[]; timing: Reps };
   train: { spec: TrainSpec; timing: Reps; checkSteps: number };
-  cpuTrain: { spec: TrainSpec; timing: Reps; checkSteps: number } | null;
+  /** CPU engines, one thread each: R1 Lab's WebAssembly and TypeScript engines, tfjs-wasm, tfjs-cpu */
+  cpuMatmul: { cases: MatmulCase[]; timing: Reps } | null;
+  /** the training step on the CPU engines, one row per spec (the ci and the default GPT) */
+  cpuTrain: { specs: TrainSpec[]; timing: Reps; checkSteps: number } | null;
   peers: { tfjs: boolean; jax: boolean; tfjsWasm: boolean; tfjsCpu: boolean };
   /** URL prefix the tfjs wasm binaries are served from (ends with "/") */
   wasmPath: string;
@@ -87,6 +90,49 @@ export interface MatmulRow {
   samples: number;
 }
 
+/**
+ * One product on the CPU engines, GFLOP/s (null: not run, or failed its check).
+ * wasm: R1 Lab's WebAssembly SIMD engine (what `--backend cpu` runs); reference: its
+ * plain TypeScript engine (`new CpuBackend()`).
+ */
+export interface CpuMatmulRow {
+  label: string;
+  m: number;
+  k: number;
+  n: number;
+  trans: "" | "a" | "b";
+  wasm_gflops: number | null;
+  reference_gflops: number | null;
+  tfjs_wasm_gflops: number | null;
+  tfjs_cpu_gflops: number | null;
+  per_sample: number;
+  samples: number;
+}
+
+/** One training step (forward + backward + AdamW) on the CPU engines, median ms. */
+export interface CpuTrainRow {
+  preset: string;
+  model: string;
+  params: number;
+  batch: number;
+  seq_len: number;
+  wasm_ms: number | null;
+  reference_ms: number | null;
+  tfjs_wasm_ms: number | null;
+  tfjs_cpu_ms: number | null;
+  /** timed steps per engine */
+  samples: number;
+}
+
+export interface CpuBenchResult {
+  matmul: CpuMatmulRow[];
+  train: CpuTrainRow[];
+  /** the WebAssembly module's sha256 prefix, or why the page could not run it */
+  wasm_engine: string;
+  tfjs_wasm_simd: boolean | null;
+  tfjs_wasm_threads: boolean | null;
+}
+
 export interface AdapterInfo {
   vendor: string;
   architecture: string;
@@ -108,13 +154,7 @@ export interface BrowserBenchResult {
     tfjs_samples: number[];
     params: number;
   };
-  cpu: {
-    r1lab_cpu_ms: number | null;
-    tfjs_wasm_ms: number | null;
-    tfjs_cpu_ms: number | null;
-    tfjs_wasm_simd: boolean | null;
-    tfjs_wasm_threads: boolean | null;
-  } | null;
+  cpu: CpuBenchResult | null;
   per_step: {
     dispatches: number;
     submits: number;
@@ -138,7 +178,10 @@ export interface BenchJson {
   train_step: {
     r1lab_ms: number | null;
     tfjs_ms: number | null;
+    /** the CPU rows of the same GPT (cpu.train): R1 Lab's CPU engine (WebAssembly) */
     r1lab_cpu_ms: number | null;
+    /** R1 Lab's TypeScript reference engine */
+    r1lab_cpu_reference_ms: number | null;
     tfjs_wasm_ms: number | null;
     tfjs_cpu_ms: number | null;
     model: string;
@@ -148,9 +191,11 @@ export interface BenchJson {
     cpu_model: string | null;
   };
   per_step: BrowserBenchResult["per_step"];
+  /** the CPU engines side by side (null with --no-cpu) */
+  cpu: CpuBenchResult | null;
   checks: Check[];
   skipped: string[];
-  timing: { matmul: Reps; train: Reps; cpu_train: Reps | null; statistic: "median" };
+  timing: { matmul: Reps; train: Reps; cpu_matmul: Reps | null; cpu_train: Reps | null; statistic: "median" };
   /** the machine the browser ran on: other load skews timings on a software adapter */
   host: { platform: string; cpus: number; cpu_model: string; loadavg_start: number[]; loadavg_end: number[] };
   command: string;

@@ -10,13 +10,15 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import { blockUntilReady, numpy as np, type Array as JaxArray } from "@jax-js/jax";
+import type { CpuBackend } from "../../src/cpu/index.js";
 import type { WebGPUBackend } from "../../src/gpu/backend.js";
 import { getMatmulVariant, vec4Aligned } from "../../src/gpu/ops/matmul.js";
 import type { RawTensor } from "../../src/tensor/backend.js";
 import type { MatmulCase } from "./common.js";
 
 export interface MatmulRunner {
-  readonly name: "r1lab" | "tfjs" | "jax";
+  /** the JSON key stem: r1lab, tfjs, jax on WebGPU; wasm, reference, tfjs_wasm, tfjs_cpu on the CPU */
+  readonly name: string;
   result(): Promise<Float32Array>;
   sample(products: number): Promise<void>;
   dispose(): void;
@@ -125,6 +127,66 @@ export function jaxRunner(c: MatmulCase, a: Float32Array, b: Float32Array): Matm
       for (let i = 0; i < products; i++) cs.push(product());
       await blockUntilReady(cs);
       for (const x of cs) x.dispose();
+    },
+    dispose() {
+      A.dispose();
+      B.dispose();
+    },
+  };
+}
+
+// ---- CPU engines: everything runs synchronously on the page's thread ----------------
+
+/** R1 Lab's CpuBackend (either engine): a product is done when matmul() returns. */
+export function r1CpuRunner(name: string, be: CpuBackend, c: MatmulCase, a: Float32Array, b: Float32Array): MatmulRunner {
+  const s = shapes(c);
+  const A: RawTensor = be.upload(a, s.a, "f32");
+  const B: RawTensor = be.upload(b, s.b, "f32");
+  const opts = { transA: c.transA, transB: c.transB };
+  return {
+    name,
+    async result() {
+      const C = be.matmul(A, B, opts);
+      const out = be.readSync(C);
+      be.free(C);
+      return Float32Array.from(out);
+    },
+    async sample(products) {
+      for (let i = 0; i < products; i++) be.free(be.matmul(A, B, opts));
+    },
+    dispose() {
+      be.free(A);
+      be.free(B);
+    },
+  };
+}
+
+/**
+ * tfjs on one of its CPU backends ("wasm", "cpu"). Only one tfjs backend is active at a
+ * time and tfjs moves a tensor's data when another backend touches it, so the runner
+ * switches to its own backend (`activate`) before it creates or uses its tensors.
+ */
+export async function tfjsCpuRunner(name: string, activate: () => Promise<void>, c: MatmulCase, a: Float32Array, b: Float32Array): Promise<MatmulRunner> {
+  await activate();
+  const s = shapes(c);
+  const A = tf.tensor2d(a, s.a);
+  const B = tf.tensor2d(b, s.b);
+  return {
+    name,
+    async result() {
+      await activate();
+      const C = tf.matMul(A, B, c.transA, c.transB);
+      const out = C.dataSync();
+      C.dispose();
+      return Float32Array.from(out);
+    },
+    async sample(products) {
+      await activate();
+      // CPU backends compute when the op is called; dataSync on the last one makes sure
+      for (let i = 0; i < products - 1; i++) tf.matMul(A, B, c.transA, c.transB).dispose();
+      const C = tf.matMul(A, B, c.transA, c.transB);
+      C.dataSync();
+      C.dispose();
     },
     dispose() {
       A.dispose();

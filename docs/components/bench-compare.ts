@@ -39,6 +39,7 @@ export function panelOptions(sizes: number[], train: "tiny" | "ci"): BrowserBenc
   return {
     matmul: { cases: sizes.map(squareCase), timing: { warmup: 1, reps: 3, maxReps: 9, budgetMs: 1500 } },
     train: { spec: panelTrainSpec(train), timing: { warmup: 0, reps: 2, maxReps: 5, budgetMs: 3000 }, checkSteps: 2 },
+    cpuMatmul: null,
     cpuTrain: null,
     peers: { tfjs: true, jax: true, tfjsWasm: false, tfjsCpu: false },
     wasmPath: "",

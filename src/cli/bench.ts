@@ -1,9 +1,10 @@
-// r1-lab bench: R1 Lab against TensorFlow.js and jax-js on the same WebGPU adapter, in
-// headless Chromium (bench/run.ts does the work; bench/RESULTS.md reads a run).
+// r1-lab bench: R1 Lab against TensorFlow.js and jax-js on the same WebGPU adapter, and
+// R1 Lab's CPU engines against tfjs-wasm and tfjs-cpu, in headless Chromium (bench/run.ts
+// does the work; bench/RESULTS.md reads a run).
 // Exit status: 0 when every correctness check passed, 1 when one failed (the table
 // and the JSON are still written), 2 for bad flags.
 import { existsSync } from "node:fs";
-import { PRESET_NAMES } from "../train/presets.js";
+import { PRESET_NAMES, type PresetName } from "../train/presets.js";
 import { UsageError, choiceFlag, intFlag, parse } from "./args.js";
 
 export const BENCH_USAGE = `usage: r1-lab bench [--quick] [--json FILE] [flags]
@@ -14,8 +15,9 @@ export const BENCH_USAGE = `usage: r1-lab bench [--quick] [--json FILE] [flags]
   --sizes 128,256,...  square matmul sizes (default 128,256,512,1024)
   --squares-only       leave out the lesson shapes
   --peers LIST         which peers: tfjs (tfjs-webgpu), jax, wasm (tfjs-wasm), tfjs-cpu (default: all)
-  --no-cpu             skip the CPU-engine comparison
-  --wasm-threads       serve the page cross-origin isolated so tfjs-wasm can use threads (R1 Lab's CPU engine uses one)
+  --no-cpu             skip the CPU engines (R1 Lab's WebAssembly and TypeScript engines, tfjs-wasm, tfjs-cpu)
+  --cpu-presets LIST   the GPTs of the CPU training-step rows (default: ci,default)
+  --wasm-threads       serve the page cross-origin isolated so tfjs-wasm can use threads (R1 Lab's CPU engines use one)
   --reps N --warmup N  timed and untimed repetitions of every measurement
   --seed N             weights and token batch (default 1)
   --chromium PATH      browser to drive ("playwright": Playwright's own; default /usr/bin/chromium if present)
@@ -32,6 +34,7 @@ export async function bench(argv: string[], print: (s: string) => void): Promise
     "squares-only": { type: "boolean" },
     peers: { type: "string" },
     "no-cpu": { type: "boolean" },
+    "cpu-presets": { type: "string" },
     reps: { type: "string" },
     warmup: { type: "string" },
     seed: { type: "string" },
@@ -56,6 +59,11 @@ export async function bench(argv: string[], print: (s: string) => void): Promise
   if (values.peers !== undefined) {
     peerList = values.peers.split(",").map((s) => s.trim()).filter(Boolean);
     for (const p of peerList) if (!(PEERS as readonly string[]).includes(p)) throw new UsageError(`--peers: unknown peer "${p}" (choose from ${PEERS.join(", ")})`);
+  }
+  let cpuPresets: PresetName[] | undefined;
+  if (values["cpu-presets"] !== undefined) {
+    cpuPresets = values["cpu-presets"].split(",").map((s) => s.trim()).filter(Boolean).map((s) => choiceFlag("cpu-presets", s, PRESET_NAMES, "ci"));
+    if (cpuPresets.length === 0) throw new UsageError("--cpu-presets needs at least one preset");
   }
   const reps = values.reps === undefined ? undefined : intFlag("reps", values.reps, 1, 1);
   const warmup = values.warmup === undefined ? undefined : intFlag("warmup", values.warmup, 1, 0);
@@ -93,6 +101,7 @@ export async function bench(argv: string[], print: (s: string) => void): Promise
       tfjsCpu: peerList.includes("tfjs-cpu"),
     },
     cpu: !values["no-cpu"],
+    cpuPresets: cpuPresets ?? DEFAULT_RUN_OPTIONS.cpuPresets,
     timing: timingOverride,
     seed,
     command: ["r1-lab", "bench", ...argv].join(" "),

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   checkAgainstReference, compareTrajectories, median, referenceSamples, squareCase, tokenBatch, trainSpec,
-  uniformValues, wantAnotherRound, type MatmulCase,
+  uniformValues, wantAnotherRound, type BenchJson, type CpuBenchResult, type CpuMatmulRow, type CpuTrainRow, type MatmulCase,
 } from "../../bench/lib/common.js";
 import { formatReport, judgeTargets, validateBenchJson } from "../../bench/lib/report.js";
 import { DEFAULT_RUN_OPTIONS, runBench } from "../../bench/run.js";
@@ -69,18 +69,40 @@ test("helpers: median, sampling rounds, token batch", () => {
   assert.ok(ids.every((t) => t >= 0 && t < s.model.vocabSize));
 });
 
+test("issue 9's CPU targets are judged per size and on the default GPT, and can be missed", () => {
+  const mm = (n: number, wasm: number, ts: number, tfw: number): CpuMatmulRow => ({
+    label: `${n}²`, m: n, k: n, n, trans: "", wasm_gflops: wasm, reference_gflops: ts, tfjs_wasm_gflops: tfw, tfjs_cpu_gflops: 1, per_sample: 1, samples: 3,
+  });
+  const step = (preset: string, wasm: number, ts: number, tfw: number): CpuTrainRow => ({
+    preset, model: preset, params: 1, batch: 1, seq_len: 1, wasm_ms: wasm, reference_ms: ts, tfjs_wasm_ms: tfw, tfjs_cpu_ms: 1000, samples: 3,
+  });
+  const cpu = (matmul: CpuMatmulRow[], train: CpuTrainRow[]): CpuBenchResult => ({ matmul, train, wasm_engine: "WebAssembly SIMD", tfjs_wasm_simd: true, tfjs_wasm_threads: false });
+  const json = (c: CpuBenchResult | null) => ({
+    matmul: [], train_step: { r1lab_ms: null, tfjs_ms: null, r1lab_cpu_ms: null, tfjs_wasm_ms: null }, cpu: c,
+  }) as unknown as BenchJson;
+  const issue9 = (c: CpuBenchResult | null) => judgeTargets(json(c)).filter((t) => t.issue === 9).map((t) => t.met);
+  // 128² is not judged (the targets start at 256²); the ci GPT is not judged (default only)
+  const good = cpu([mm(128, 1, 1, 9), mm(256, 16, 2, 15), mm(1024, 8, 1, 8)], [step("ci", 1, 100, 100), step("default", 100, 300, 200)]);
+  assert.deepEqual(issue9(good), [true, true, true, true, null]);
+  assert.deepEqual(issue9(cpu([mm(256, 15.8, 2, 15), mm(512, 8, 1, 8.1)], [step("default", 100, 299, 250)])), [false, false, false, true, null]);
+  assert.deepEqual(issue9(cpu([], [step("default", 100, 400, 199)])), [null, null, true, false, null]);
+  assert.deepEqual(issue9(null), [null, null, null, null, null]);
+  assert.deepEqual(issue9(cpu([mm(256, null as unknown as number, 1, 1)], [step("default", null as unknown as number, 1, 1)])), [null, null, null, null, null], "an engine that failed its check is not judged");
+});
+
 test("bad flags exit with a usage error", async () => {
   const print = () => {};
   await assert.rejects(bench(["--sizes", "12,x"], print), UsageError);
   await assert.rejects(bench(["--peers", "pytorch"], print), UsageError);
   await assert.rejects(bench(["--preset", "huge"], print), UsageError);
+  await assert.rejects(bench(["--cpu-presets", "ci,huge"], print), UsageError);
   await assert.rejects(bench(["--frobnicate"], print), UsageError);
   assert.equal(await bench(["--help"], print), 0);
 });
 
 const haveChromium = existsSync("/usr/bin/chromium");
 
-test("a tiny run in Chromium: every library agrees, and the JSON has the issue's shape", { skip: !haveChromium && "no /usr/bin/chromium", timeout: 120_000 }, async () => {
+test("a tiny run in Chromium: every library and CPU engine agrees, and the JSON has the issues' shape", { skip: !haveChromium && "no /usr/bin/chromium", timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "r1-bench-"));
   const file = join(dir, "bench.json");
   const t0 = performance.now();
@@ -100,10 +122,12 @@ test("a tiny run in Chromium: every library agrees, and the JSON has the issue's
   assert.deepEqual(failed, [], "every correctness check passes");
   assert.ok(out.ok);
   assert.deepEqual(out.json.skipped, [], "every peer ran");
-  // matmul: one check per library per shape; training: R1 Lab + tfjs-webgpu, R1 CPU + wasm + tfjs-cpu
+  // matmul: one check per library per shape; training: R1 Lab + tfjs-webgpu;
+  // CPU: R1 Lab wasm + R1 Lab TS + tfjs-wasm + tfjs-cpu, per shape and for the step
   assert.equal(out.json.checks.filter((c) => c.name.startsWith("matmul")).length, 2 * 3);
   assert.equal(out.json.checks.filter((c) => c.name.startsWith("train step")).length, 2);
-  assert.equal(out.json.checks.filter((c) => c.name.startsWith("cpu train step")).length, 3);
+  assert.equal(out.json.checks.filter((c) => c.name.startsWith("cpu matmul")).length, 2 * 4);
+  assert.equal(out.json.checks.filter((c) => c.name.startsWith("cpu train step")).length, 4);
 
   const j: unknown = JSON.parse(readFileSync(file, "utf8"));
   assert.deepEqual(validateBenchJson(j), []);
@@ -116,11 +140,33 @@ test("a tiny run in Chromium: every library agrees, and the JSON has the issue's
   for (const v of [js.train_step.r1lab_ms, js.train_step.tfjs_ms, js.train_step.r1lab_cpu_ms, js.train_step.tfjs_wasm_ms]) {
     assert.ok(v !== null && v > 0, "every training step timed");
   }
+  // the CPU engines, side by side
+  assert.ok(js.cpu, "the CPU section is there");
+  assert.match(js.cpu.wasm_engine, /^WebAssembly SIMD, module [0-9a-f]{16}$/);
+  assert.equal(js.cpu.tfjs_wasm_simd, true, "tfjs-wasm ran with SIMD");
+  assert.deepEqual(js.cpu.matmul.map((r) => [r.m, r.k, r.n]), [[37, 37, 37], [64, 64, 64]]);
+  for (const r of js.cpu.matmul) {
+    for (const v of [r.wasm_gflops, r.reference_gflops, r.tfjs_wasm_gflops, r.tfjs_cpu_gflops]) assert.ok(v !== null && v > 0, `cpu ${r.label}: every engine timed`);
+    assert.ok(r.samples >= 1 && r.per_sample >= 1);
+  }
+  assert.equal(js.cpu.train.length, 1, "the test's one (overridden) GPT");
+  const row = js.cpu.train[0]!;
+  for (const v of [row.wasm_ms, row.reference_ms, row.tfjs_wasm_ms, row.tfjs_cpu_ms]) assert.ok(v !== null && v > 0, "every CPU step timed");
+  assert.equal(row.params, js.train_step.params);
+  assert.deepEqual([row.batch, row.seq_len], [2, 8]);
+  assert.equal(js.train_step.r1lab_cpu_ms, row.wasm_ms, "train_step's CPU field is the WebAssembly engine's row");
+  assert.equal(js.train_step.r1lab_cpu_reference_ms, row.reference_ms);
+  assert.deepEqual(validateBenchJson({ ...js, cpu: { ...js.cpu, train: [{ ...row, wasm_ms: "fast" }] } }), ["cpu.train[0].wasm_ms: not a number or null"]);
+  const { cpu: _dropped, ...noCpu } = js;
+  assert.deepEqual(validateBenchJson(noCpu), ["cpu: missing (null when not run)"]);
   assert.equal(js.per_step.submits, 1, "one submit per R1 Lab step");
   assert.equal(js.per_step.readbacks, 1, "one readback per R1 Lab step");
   assert.ok(js.per_step.dispatches > 10 && js.per_step.pooled_bytes > 0);
   assert.equal(js.adapter.runtime, "browser");
-  assert.equal(judgeTargets(js).length, 3);
-  assert.match(formatReport(js), /R1÷tfjs/);
+  assert.deepEqual(judgeTargets(js).map((t) => t.issue), [5, 5, 5, 9, 9, 9, 9, 9]);
+  const report = formatReport(js);
+  assert.match(report, /R1÷tfjs/);
+  assert.match(report, /wasm÷TS/);
+  assert.match(report, /targets \(issue 9\)/);
   assert.ok(wall < 90, `tiny run took ${wall.toFixed(1)} s`);
 });
