@@ -16,6 +16,8 @@ export interface SpiralsConfig extends JobConfig {
   points: number;
   /** spiral noise (std of the jitter) */
   noise: number;
+  /** how many whole turns each arm makes (more turns: a harder boundary to draw) */
+  turns: number;
   hidden: number;
   layers: number;
   activation: "tanh" | "relu" | "gelu" | "silu";
@@ -25,7 +27,7 @@ export interface SpiralsConfig extends JobConfig {
   evalEvery: number;
 }
 
-const base = { noise: 0.15, layers: 2, activation: "tanh", weightDecay: 0, evalEvery: 10 } as const;
+const base = { noise: 0.15, turns: 1.5, layers: 2, activation: "tanh", weightDecay: 0, evalEvery: 10 } as const;
 
 export const SPIRALS_PRESETS: Record<string, SpiralsConfig> = {
   default: { ...base, seed: 1, steps: 400, points: 128, hidden: 32, lr: 0.02 },
@@ -37,14 +39,15 @@ export const SPIRALS_PRESETS: Record<string, SpiralsConfig> = {
 };
 
 /** Two spirals in [-1, 1]², class 0 and class 1, interleaved. */
-export function spirals(pointsPerClass: number, noise: number, rng: Rng): { x: Float32Array; y: Int32Array } {
+export function spirals(pointsPerClass: number, noise: number, turns: number, rng: Rng): { x: Float32Array; y: Int32Array } {
+  const span = turns * 2 * Math.PI; // the angle each arm sweeps
   const n = 2 * pointsPerClass;
   const x = new Float32Array(n * 2);
   const y = new Int32Array(n);
   for (let c = 0; c < 2; c++) {
     for (let i = 0; i < pointsPerClass; i++) {
-      const t = (i / pointsPerClass) * 1.75 * Math.PI + 0.3; // radius grows with the angle
-      const r = t / (1.75 * Math.PI + 0.3);
+      const t = (i / pointsPerClass) * span + 0.3; // radius grows with the angle
+      const r = t / (span + 0.3);
       const a = t + c * Math.PI;
       const k = c * pointsPerClass + i;
       x[2 * k] = r * Math.cos(a) + noise * 0.3 * rng.normal();
@@ -73,7 +76,7 @@ async function* runSpirals(
 ): AsyncGenerator<MetricRecord, void, undefined> {
   const engine = new Engine(backend);
   const rng = new Rng(config.seed);
-  const data = spirals(config.points, config.noise, rng);
+  const data = spirals(config.points, config.noise, config.turns, rng);
   const N = 2 * config.points;
   const X = engine.keep(engine.tensor(data.x, [N, 2]));
   const Y = engine.keep(engine.tensor(data.y, [N], "i32"));
@@ -187,6 +190,7 @@ export const spiralsJob: JobDef<SpiralsConfig> = {
     { key: "weightDecay", label: "weight decay", kind: "float", min: 0, max: 1 },
     { key: "points", label: "points per class", kind: "int", min: 4, max: 4096 },
     { key: "noise", label: "noise", kind: "float", min: 0, max: 2 },
+    { key: "turns", label: "spiral turns", kind: "float", min: 0.25, max: 4, help: "whole turns each arm makes" },
     { key: "evalEvery", label: "accuracy every", kind: "int", min: 1, max: 10000, help: "steps between accuracy readbacks" },
   ],
   presets: SPIRALS_PRESETS,
