@@ -22,7 +22,7 @@ const READY: Record<string, readonly string[]> = {
 /** Wait until the page's cells have run and its live checks have finished. */
 async function settle(page: Page, path: string): Promise<void> {
   await page.waitForLoadState("networkidle");
-  for (const sel of READY[path] ?? []) await page.waitForSelector(sel, { timeout: 120_000 });
+  for (const sel of READY[path] ?? []) await page.waitForSelector(sel, { state: "attached", timeout: 120_000 }); // some sit in folded <details>
   await page.waitForFunction(
     () => ![...document.querySelectorAll<HTMLElement>("[data-parity],[data-gradcheck],[data-bench]")]
       .some((e) => Object.values(e.dataset).includes("running")),
