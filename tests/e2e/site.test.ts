@@ -87,7 +87,17 @@ describe("landing page", () => {
       const links = await page.locator("svg.r1-pipeline a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
       for (const href of links) assert.ok(built.has(`/${href!.replace(/^\.\//, "")}`), `diagram links to a built page: ${href}`);
       assert.ok(links.includes("./engine"), "diagram links the Engine lesson");
-      assert.equal(await page.locator("svg.r1-pipeline .r1-stage").count(), 9, "6 stages + MoE + MLA + engine");
+      assert.equal(await page.locator("svg.r1-pipeline .r1-stage").count(), 12, "R1-Zero, V3-Base, R1's stages, distillation, test-time + MoE + MLA + engine");
+      // each DeepSeek number sits in the box of the model it belongs to (issue 18: R1-Zero is not R1)
+      const stageText = (id: string) => page.locator(`svg.r1-pipeline [data-stage=${id}]`).textContent().then((t) => (t ?? "").replace(/\s+/g, " "));
+      assert.match(await stageText("r1-zero"), /R1-Zero: AIME 15\.6% → 71\.0% pass@1, 86\.7% cons@64/);
+      assert.match(await stageText("rl-all"), /R1: AIME 79\.8% pass@1/);
+      assert.match(await stageText("pretrain"), /V3-Base: 15\.6% on AIME/);
+      assert.match(await stageText("resft"), /V3-Base \(not the RL model\), 2 epochs on the 800k/);
+      assert.match(await stageText("distill"), /R1-Distill-Qwen-1\.5B: 28\.9% AIME/);
+      for (const id of ["grpo", "rl-all", "sft"]) assert.doesNotMatch(await stageText(id), /71\.0|86\.7/, `${id} carries no R1-Zero number`);
+      // the GRPO picture: advantages computed by src/rl/grpo.ts from the verifier's rewards
+      assert.equal(await page.locator(".r1-grpo-group").getAttribute("data-advantages"), "1.225,0.000,0.000,-1.225");
 
       const cost = page.locator(".r1-cost");
       assert.match((await cost.locator(".big").first().textContent()) ?? "", /\$5\.576M/);
