@@ -23,14 +23,20 @@ export interface RunClaim {
   check(runs: Runs): { holds: boolean; measured: string };
 }
 
+/** the record's accuracy, or NaN on steps that did not measure it */
+export function accuracyOf(r: MetricRecord): number {
+  const a = r["accuracy"];
+  return typeof a === "number" ? a : NaN;
+}
+
 /** the first step whose accuracy reached `level`, or null if none did */
 export function firstStepAt(records: readonly MetricRecord[], level: number): number | null {
-  return records.find((r) => typeof r["accuracy"] === "number" && r["accuracy"] >= level)?.step ?? null;
+  return records.find((r) => accuracyOf(r) >= level)?.step ?? null;
 }
 
 export function finalAccuracy(records: readonly MetricRecord[]): number {
-  const r = [...records].reverse().find((x) => typeof x["accuracy"] === "number");
-  return r ? r["accuracy"]! : NaN;
+  const r = [...records].reverse().find((x) => Number.isFinite(accuracyOf(x)));
+  return r ? accuracyOf(r) : NaN;
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -52,7 +58,7 @@ export const SPIRALS_NOTICE: readonly RunClaim[] = [
       "and ends above 95%.",
     check(runs) {
       const r = run(runs, "default");
-      const start = r[0]!["accuracy"] ?? NaN;
+      const start = accuracyOf(r[0]!);
       const at90 = firstStepAt(r, 0.9);
       const end = finalAccuracy(r);
       const holds = start >= 0.35 && start <= 0.65 && at90 !== null && at90 >= 60 && at90 <= 250 && end > 0.95;
