@@ -12,7 +12,9 @@ const ck = (name) => path(`checkpoints/pretrain-default/${name}`);
 const readJson = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : null);
 
 const textbook = readJson(path("corpus/textbook.json"));
-const corpus = textbook ? { lines: textbook.lines, tokens: textbook.tokens, bytes: textbook.bytes, command: textbook.command } : null;
+// the textbook's first lines, to show the learner what the model reads
+const firstLines = existsSync(path("corpus/textbook.txt")) ? readFileSync(path("corpus/textbook.txt"), "utf8").split("\n").slice(0, 6) : [];
+const corpus = textbook ? { lines: textbook.lines, tokens: textbook.tokens, bytes: textbook.bytes, command: textbook.command, firstLines } : null;
 
 if (!existsSync(ck("model.safetensors"))) {
   process.stdout.write(JSON.stringify({ missing: true, dir: "data/checkpoints/pretrain-default", corpus }));
