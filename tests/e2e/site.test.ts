@@ -89,7 +89,9 @@ describe("landing page", () => {
       assert.ok(links.includes("./engine"), "diagram links the Engine lesson");
       assert.equal(await page.locator("svg.r1-pipeline .r1-stage").count(), 12, "R1-Zero, V3-Base, R1's stages, distillation, test-time + MoE + MLA + engine");
       // each DeepSeek number sits in the box of the model it belongs to (issue 18: R1-Zero is not R1)
-      const stageText = (id: string) => page.locator(`svg.r1-pipeline [data-stage=${id}]`).textContent().then((t) => (t ?? "").replace(/\s+/g, " "));
+      // an SVG box's text is wrapped into tspans: join them with spaces
+      const stageText = (id: string) => page.locator(`svg.r1-pipeline [data-stage=${id}]`)
+        .evaluate((g) => [...g.querySelectorAll("tspan")].map((t) => t.textContent).join(" ").replace(/\s+/g, " "));
       assert.match(await stageText("r1-zero"), /R1-Zero: AIME 15\.6% → 71\.0% pass@1, 86\.7% cons@64/);
       assert.match(await stageText("rl-all"), /R1: AIME 79\.8% pass@1/);
       assert.match(await stageText("pretrain"), /V3-Base: 15\.6% on AIME/);
@@ -124,7 +126,7 @@ describe("Engine lesson", () => {
       assert.ok((await page.locator(".r1-parity tr[data-pass=true]").count()) >= 15, "at least 15 ops checked");
       assert.match((await page.locator(".r1-parity h3").textContent()) ?? "", /WebGPU/);
       await page.waitForSelector(".r1-gradcheck[data-gradcheck=pass]", { timeout: 120_000 });
-      await page.waitForSelector(".r1-bench[data-bench=done]", { timeout: 120_000 });
+      await page.waitForSelector(".r1-bench[data-bench=done]", { state: "attached", timeout: 120_000 }); // folded in a <details>
       assert.ok((await page.locator(".r1-bench table tr").count()) >= 4, "bench rows");
 
       const h = page.locator(".r1h");

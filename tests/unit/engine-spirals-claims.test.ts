@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createBackend } from "../../src/tensor/create.js";
 import type { Backend } from "../../src/tensor/backend.js";
 import type { MetricRecord } from "../../src/harness/jobs.js";
-import { SPIRALS_PRESETS, spiralsJob } from "../../src/harness/jobs/engine-spirals.js";
+import { SPIRALS_PRESETS, spiralsJob, spiralsTape } from "../../src/harness/jobs/engine-spirals.js";
 import { SPIRALS_EXPERIMENTS, SPIRALS_NOTICE, type RunClaim, type Runs } from "../../src/harness/jobs/engine-spirals-claims.js";
 
 const CLAIMS: readonly RunClaim[] = [...SPIRALS_NOTICE, ...SPIRALS_EXPERIMENTS];
@@ -64,5 +64,18 @@ describe("the Engine page's spirals captions hold", () => {
       runs[s[0]] = await records(s[1]);
       assert.equal(claim.check(runs).holds, false, `${claim.key} also "holds" on the ${s[1]} run`);
     }
+  });
+});
+
+describe("the Engine page's tape diagram", () => {
+  test("is the engine's tape of the default preset: one matmul, add per layer, the activation between, then the loss", async () => {
+    const cfg = SPIRALS_PRESETS["default"]!;
+    const tape = await spiralsTape(cfg, await createBackend("cpu"));
+    const ops = tape.map((e) => e.op);
+    const layer = ["matmul", "add", cfg.activation];
+    const expected = [...Array.from({ length: cfg.layers }, () => layer).flat(), "matmul", "add", "crossEntropy", "reshape", "sum", "affine"];
+    assert.deepEqual(ops, expected);
+    assert.deepEqual(tape[0]!.inputs, [[2 * cfg.points, 2], [2, cfg.hidden]]);
+    assert.deepEqual(tape.at(-1)!.output, [1]);
   });
 });

@@ -68,6 +68,52 @@ export interface BoundaryView {
   marks: { x: number; y: number; color: string }[];
 }
 
+/** The job's network: weights drawn from the seeded generator, and its forward pass. */
+function mlp(engine: Engine, rng: Rng, config: SpiralsConfig): { params: Tensor[]; forward(input: Tensor): Tensor } {
+  // He/Xavier-style init from the seeded generator: same weights on every backend
+  const widths = [2, ...Array<number>(config.layers).fill(config.hidden), 2];
+  const params: Tensor[] = [];
+  const layers: { w: Tensor; b: Tensor }[] = [];
+  for (let l = 0; l + 1 < widths.length; l++) {
+    const fanIn = widths[l]!;
+    const fanOut = widths[l + 1]!;
+    const w = engine.parameter(rng.normals(fanIn * fanOut, Math.sqrt(2 / (fanIn + fanOut)) * 1.5), [fanIn, fanOut]);
+    const b = engine.parameter(new Float32Array(fanOut), [1, fanOut]);
+    layers.push({ w, b });
+    params.push(w, b);
+  }
+  const forward = (input: Tensor): Tensor => {
+    let h: Tensor = input;
+    layers.forEach(({ w, b }, l) => {
+      h = engine.add(engine.matmul(h, w), b);
+      if (l + 1 < layers.length) h = engine.unary(config.activation, h);
+    });
+    return h;
+  };
+  return { params, forward };
+}
+
+/**
+ * The autograd tape of one step of this job, as the engine records it: the forward
+ * pass and the loss, op by op, with shapes (the Engine lesson draws it).
+ */
+export async function spiralsTape(config: SpiralsConfig, backend: Backend): Promise<ReturnType<Engine["tapeSummary"]>> {
+  const engine = new Engine(backend);
+  const rng = new Rng(config.seed);
+  const data = spirals(config.points, config.noise, config.turns, rng);
+  const net = mlp(engine, rng, config);
+  try {
+    return await engine.scope(async () => {
+      const X = engine.tensor(data.x, [2 * config.points, 2]);
+      const Y = engine.tensor(data.y, [2 * config.points], "i32");
+      engine.meanCrossEntropy(net.forward(X), Y);
+      return engine.tapeSummary();
+    });
+  } finally {
+    for (const p of net.params) p.dispose();
+  }
+}
+
 const GRID = 36;
 const EXTENT = 1.25;
 
@@ -81,18 +127,8 @@ async function* runSpirals(
   const X = engine.keep(engine.tensor(data.x, [N, 2]));
   const Y = engine.keep(engine.tensor(data.y, [N], "i32"));
 
-  // He/Xavier-style init from the seeded generator: same weights on every backend
-  const widths = [2, ...Array<number>(config.layers).fill(config.hidden), 2];
-  const params: Tensor[] = [];
-  const layers: { w: Tensor; b: Tensor }[] = [];
-  for (let l = 0; l + 1 < widths.length; l++) {
-    const fanIn = widths[l]!;
-    const fanOut = widths[l + 1]!;
-    const w = engine.parameter(rng.normals(fanIn * fanOut, Math.sqrt(2 / (fanIn + fanOut)) * 1.5), [fanIn, fanOut]);
-    const b = engine.parameter(new Float32Array(fanOut), [1, fanOut]);
-    layers.push({ w, b });
-    params.push(w, b);
-  }
+  const net = mlp(engine, rng, config);
+  const { params } = net;
   // the grid the decision boundary is drawn on (only when a page is listening)
   let grid: Tensor | null = null;
   const marks: BoundaryView["marks"] = [];
@@ -115,16 +151,7 @@ async function* runSpirals(
   }
   const noDecay = new Set(params.flatMap((_, i) => (i % 2 === 1 ? [i] : [])));
   const opt = new AdamW(engine, params, { lr: config.lr, weightDecay: config.weightDecay, maxGradNorm: 5, beta2: 0.99 }, noDecay);
-  const act = config.activation;
-
-  const forward = (input: Tensor = X): Tensor => {
-    let h: Tensor = input;
-    layers.forEach(({ w, b }, l) => {
-      h = engine.add(engine.matmul(h, w), b);
-      if (l + 1 < layers.length) h = engine.unary(act, h);
-    });
-    return h;
-  };
+  const forward = (input: Tensor = X): Tensor => net.forward(input);
 
   try {
     let accuracy = NaN;
