@@ -391,7 +391,7 @@ export function createHarness(options: HarnessOptions): Harness {
     etaLine.classList.toggle("r1h-long", !!e && e.seconds > LONG_RUN_S);
     if (e) {
       root.dataset.etaS = String(Math.round(e.seconds));
-      etaLine.textContent = `⏱ Expected: about ${formatDuration(e.seconds)} on ${e.engine === "cpu" ? "the CPU engine" : "WebGPU"} ` +
+      etaLine.textContent = `Expected: about ${formatDuration(e.seconds)} on ${e.engine === "cpu" ? "the CPU engine" : "WebGPU"} ` +
         `(${e.msPerStep < 100 ? e.msPerStep.toFixed(1) : Math.round(e.msPerStep)} ms per step, timed over ${e.timedSteps} steps on this machine just now)` +
         (e.seconds > LONG_RUN_S ? ". A long run: it stops if you close or reload the page." : ".");
     } else {
@@ -410,7 +410,7 @@ export function createHarness(options: HarnessOptions): Harness {
     if (timerKey === target.key) return; // already timing these settings
     stopTimer();
     root.dataset.eta = "measuring";
-    showEstimate(null, "⏱ Timing a few steps on your engine, to say how long this run will take…");
+    showEstimate(null, "Timing a few steps on your engine, to say how long this run will take…");
     let w: Worker;
     try {
       w = new Worker(import.meta.resolve("./worker.js"), { type: "module" });
@@ -436,7 +436,7 @@ export function createHarness(options: HarnessOptions): Harness {
       } else if (m.type === "error") {
         stopTimer();
         root.dataset.eta = "error";
-        showEstimate(null, `⏱ Could not time this run beforehand (${m.message}).`);
+        showEstimate(null, `Could not time this run beforehand (${m.message}).`);
       }
     };
     w.onerror = (ev: ErrorEvent) => {

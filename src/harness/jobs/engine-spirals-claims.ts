@@ -53,16 +53,22 @@ export const SPIRALS_NOTICE: readonly RunClaim[] = [
     preset: "default",
     needs: ["default"],
     text:
-      "Accuracy starts near 50% — a coin flip — and the loss near ln 2 ≈ 0.69 nats. For the first hundred steps or so " +
-      "little changes; then the network bends its boundary around the arms, and accuracy passes 90% (at step 140 in our run) " +
-      "and ends above 95%.",
+      "Accuracy starts near 50% and the loss near ln 2 ≈ 0.69 nats: both are a coin flip's. For the first fifty steps " +
+      "accuracy stays below 70%; then the network bends its boundary around the arms, and accuracy passes 90% " +
+      "(at step 140 in our run) and ends above 95%.",
     check(runs) {
       const r = run(runs, "default");
       const start = accuracyOf(r[0]!);
+      const loss0 = r[0]!.loss;
+      const at50 = accuracyOf(r.find((x) => x.step === 50) ?? r[0]!);
       const at90 = firstStepAt(r, 0.9);
       const end = finalAccuracy(r);
-      const holds = start >= 0.35 && start <= 0.65 && at90 !== null && at90 >= 60 && at90 <= 250 && end > 0.95;
-      return { holds, measured: `accuracy ${pct(start)} at step 1, 90% first at step ${at90 ?? "never"}, ${pct(end)} at the end` };
+      const holds = start >= 0.35 && start <= 0.65 && Math.abs(loss0 - Math.LN2) < 0.15 && at50 < 0.7 &&
+        at90 !== null && at90 >= 60 && at90 <= 250 && end > 0.95;
+      return {
+        holds,
+        measured: `accuracy ${pct(start)} and loss ${loss0.toFixed(3)} at step 1, ${pct(at50)} at step 50, 90% first at step ${at90 ?? "never"}, ${pct(end)} at the end`,
+      };
     },
   },
 ];
