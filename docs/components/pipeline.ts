@@ -49,12 +49,13 @@ const BOXES: readonly Box[] = [
 
 const W = 1090, BW = 156, GAP = 26;
 const colX = (c: number) => 10 + c * (BW + GAP);
-const TITLE = 13, BODY = 11.5, PAD = 8;
+const TITLE = 14, BODY = 12.5, PAD = 8;
+const LH = 1.25; // line height, in font sizes
 const boxWidth = (b: Box) => (b.span ?? 1) * BW + ((b.span ?? 1) - 1) * GAP;
 
-/** greedy word wrap for SVG text (approximate glyph width: 0.56 em) */
+/** greedy word wrap for SVG text (approximate glyph width: 0.6 em, enough for bold) */
 function wrap(text: string, width: number, fontSize: number): string[] {
-  const max = Math.max(4, Math.floor(width / (fontSize * 0.56)));
+  const max = Math.max(4, Math.floor(width / (fontSize * 0.6)));
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(" ")) {
@@ -87,7 +88,7 @@ function textLines(g: G, text: string, x: number, y: number, size: number, width
   const t = g.append("text").attr("x", x).attr("y", y).attr("font-size", size);
   for (const [k, v] of Object.entries(attrs)) t.attr(k, v);
   const ls = wrap(text, width, size);
-  ls.forEach((l, k) => t.append("tspan").attr("x", x).attr("dy", k === 0 ? 0 : size * 1.25).text(l));
+  ls.forEach((l, k) => t.append("tspan").attr("x", x).attr("dy", k === 0 ? 0 : size * LH).text(l));
   return ls.length;
 }
 
@@ -102,7 +103,7 @@ function arrow(svg: Svg, x1: number, y1: number, x2: number, y2: number, dashed 
 function boxHeight(b: Box): number {
   const inner = boxWidth(b) - 2 * PAD;
   const lines = (t: string, size: number) => wrap(t, inner, size).length;
-  return 19 + 16 * lines(b.title, TITLE) + 3 + 14 * lines(b.r1, BODY) + 3 + (b.kit ? 14 * lines(`here: ${b.kit}`, BODY) : 0) + 22;
+  return 20 + TITLE * LH * lines(b.title, TITLE) + 3 + BODY * LH * lines(b.r1, BODY) + 3 + (b.kit ? BODY * LH * lines(`here: ${b.kit}`, BODY) : 0) + 22;
 }
 
 /** one stage: a box that links to its lesson when the page exists */
@@ -117,9 +118,9 @@ function stageBox(svg: Svg, b: Box, built: ReadonlySet<string>, y: number, heigh
     .attr("fill", fillFor(live)).attr("stroke", live ? "var(--r1-accent)" : FAINT)
     .attr("stroke-width", live ? 1.6 : 1).attr("stroke-dasharray", live ? null : "4,3");
   const inner = width - 2 * PAD;
-  let ty = y + 19;
-  ty += 16 * textLines(g, b.title, x + PAD, ty, TITLE, inner, { "font-weight": 700, fill: "var(--theme-foreground)" }) + 3;
-  ty += 14 * textLines(g, b.r1, x + PAD, ty, BODY, inner, { fill: MUTED }) + 3;
+  let ty = y + 20;
+  ty += TITLE * LH * textLines(g, b.title, x + PAD, ty, TITLE, inner, { "font-weight": 700, fill: "var(--theme-foreground)" }) + 3;
+  ty += BODY * LH * textLines(g, b.r1, x + PAD, ty, BODY, inner, { fill: MUTED }) + 3;
   if (b.kit) textLines(g, `here: ${b.kit}`, x + PAD, ty, BODY, inner, { fill: "var(--theme-foreground)" });
   if (lesson) {
     g.append("text").attr("x", x + 8).attr("y", y + height - 9).attr("font-size", 12).attr("font-weight", 600)
