@@ -40,8 +40,9 @@ export function formatDuration(seconds: number): string {
   if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
   const min = seconds / 60;
   if (min < 10) return `${min.toFixed(1)} min`;
-  if (min < 60) return `${Math.round(min)} min`;
-  return `${Math.floor(min / 60)} h ${Math.round(min % 60)} min`;
+  const whole = Math.round(min);
+  if (whole < 60) return `${whole} min`;
+  return `${Math.floor(whole / 60)} h ${whole % 60} min`;
 }
 
 export interface HarnessOptions {

@@ -16,7 +16,7 @@ export interface SpiralsConfig extends JobConfig {
   points: number;
   /** spiral noise (std of the jitter) */
   noise: number;
-  /** how many whole turns each arm makes (more turns: a harder boundary to draw) */
+  /** how many turns each arm makes, 1.5 = one and a half (more turns: a harder boundary to draw) */
   turns: number;
   hidden: number;
   layers: number;
@@ -217,7 +217,7 @@ export const spiralsJob: JobDef<SpiralsConfig> = {
     { key: "weightDecay", label: "weight decay", kind: "float", min: 0, max: 1 },
     { key: "points", label: "points per class", kind: "int", min: 4, max: 4096 },
     { key: "noise", label: "noise", kind: "float", min: 0, max: 2 },
-    { key: "turns", label: "spiral turns", kind: "float", min: 0.25, max: 4, help: "whole turns each arm makes" },
+    { key: "turns", label: "spiral turns", kind: "float", min: 0.25, max: 4, help: "turns each arm makes (1.5 = one and a half)" },
     { key: "evalEvery", label: "accuracy every", kind: "int", min: 1, max: 10000, help: "steps between accuracy readbacks" },
   ],
   presets: SPIRALS_PRESETS,
