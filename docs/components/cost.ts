@@ -113,8 +113,9 @@ export function costCalculator(): HTMLElement {
   const v3Flops = 6 * V3.activeParams * V3.tokens;
   const facts = h("p", "r1-note");
   facts.textContent =
-    `${big(V3.totalK * 1000)} H800 GPU-hours for ${V3.tokens / 1e12}T tokens: ${Math.round(V3.pretrainK / (V3.tokens / 1e12))}K GPU-hours ` +
-    `per trillion tokens, ${((180e3 / V3.gpus) / 24).toFixed(1)} days per trillion on ${big(V3.gpus)} GPUs. ` +
+    `Pretraining on ${V3.tokens / 1e12}T tokens took ${big(V3.pretrainK * 1000)} of the ${big(V3.totalK * 1000)} H800 GPU-hours: ` +
+    `${Math.round(V3.pretrainK / (V3.tokens / 1e12))}K GPU-hours per trillion tokens, ` +
+    `${((V3.pretrainK * 1000 / (V3.tokens / 1e12) / V3.gpus) / 24).toFixed(1)} days per trillion on ${big(V3.gpus)} GPUs. ` +
     `Compute ≈ 6·N·D = 6 × 37B active parameters × 14.8T tokens ≈ ${sci(v3Flops)} FLOPs (the usual estimate, not a reported number). ` +
     `The reported cost excludes prior research and ablations.`;
   left.append(facts);

@@ -33,6 +33,10 @@ const CSS = `
 .r1-pt-controls select { font: inherit; }
 .r1-pt-error { color: var(--r1-bad); font-size: 13px; }
 .r1-pt-diagram text { user-select: none; }
+.r1-pt-tokens { display: flex; flex-wrap: wrap; gap: 2px; margin: 4px 0 8px; font-family: var(--monospace, monospace); font-size: 13px; }
+.r1-pt-tok { display: inline-flex; flex-direction: column; align-items: center; min-width: 1.3em; padding: 1px 3px;
+  border: 1px solid var(--theme-foreground-faintest); border-radius: 3px; background: var(--theme-background); }
+.r1-pt-tok sub { font-size: 9px; color: var(--theme-foreground-muted); }
 `;
 let cssDone = false;
 export function pretrainCss(): void {
@@ -485,6 +489,40 @@ export function resultsPanel(results: RecordedResults): HTMLElement {
     const ul = h("ul");
     for (const c of claims) ul.append(h("li", undefined, c));
     root.append(ul);
+  }
+  return root;
+}
+
+// ---- what the model reads ----------------------------------------------------------------
+
+/**
+ * A few lines of the textbook, each cut into the tokens the model reads (one per
+ * character, BOS first) with their ids, and one next-token question drawn from the
+ * first line: the data, before any formula.
+ */
+export function textbookPanel(lines: readonly string[], maxTokens = 40): HTMLElement {
+  pretrainCss();
+  const root = h("div", "r1-panel r1-pt-textbook");
+  root.append(h("p", "r1-note", `The first ${lines.length} lines of the textbook, as the model reads them: one token per character (a space shows as ␣), each with its id in a vocabulary of ${VOCAB.length}; BOS marks the start of a line.`));
+  for (const line of lines) {
+    const row = h("div", "r1-pt-tokens");
+    const ids = [BOS_ID, ...encode(line)];
+    for (const id of ids.slice(0, maxTokens)) {
+      const chip = h("span", "r1-pt-tok");
+      chip.append(h("span", undefined, id === BOS_ID ? "BOS" : visible(VOCAB[id]!)), h("sub", undefined, String(id)));
+      row.append(chip);
+    }
+    if (ids.length > maxTokens) row.append(h("span", "r1-note", ` … ${ids.length - maxTokens} more`));
+    root.append(row);
+  }
+  const first = lines[0] ?? "";
+  const cut = Math.min(first.length - 1, Math.max(1, first.search(/\d/) + 2)); // just inside the first number
+  if (first.length > 2) {
+    const q = h("p");
+    q.append("Training asks, at every position: what comes next? Shown ", h("code", undefined, visible(`BOS${first.slice(0, cut)}`)),
+      ", the model should give the most probability to ", h("code", undefined, visible(first[cut]!)),
+      "; then it is shown one more character and asked again, all along every line, for the whole textbook.");
+    root.append(q);
   }
   return root;
 }

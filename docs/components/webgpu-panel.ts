@@ -62,6 +62,9 @@ export function webgpuPanel(report: AdapterReport): HTMLElement {
   }
   right.append(table);
   grid.append(left, right);
-  panel.append(grid);
+  // the details are for the curious: folded away, the adapter's name above says what matters
+  const more = h("details", "r1-more");
+  more.append(h("summary", undefined, `features and limits (${report.features.length} features, ${Object.keys(report.limits).length} limits)`), grid);
+  panel.append(more);
   return panel;
 }

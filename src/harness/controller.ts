@@ -6,7 +6,9 @@
 //
 // What the learner gets: preset and seed pickers and one input per hyperparameter
 // (bad values are rejected with a message and Run stays disabled); an engine picker
-// (auto / WebGPU / CPU); Run, Pause, Step and Reset; a progress bar with ETA; one
+// (auto / WebGPU / CPU); Run, Pause, Step and Reset; before a run, the time it
+// should take on this engine (a few steps timed in a throw-away worker as soon as
+// the settings change); a progress bar with ETA; one
 // live chart per entry of the job's `charts`; and, if the GPU device is lost, a
 // message saying so with a Restart button. Training runs in a module Worker, so
 // the page stays responsive.
@@ -20,6 +22,28 @@ import { getJob } from "./registry.js";
 import { h } from "../viz/dom.js";
 
 export type HarnessState = "idle" | "starting" | "running" | "paused" | "done" | "error" | "lost";
+
+/** How long a run of the current settings should take, from a few steps timed on this engine. */
+export interface RunEstimate {
+  /** the whole run: start-up and first step, plus the mean step time for the rest */
+  seconds: number;
+  msPerStep: number;
+  timedSteps: number;
+  engine: "webgpu" | "cpu";
+}
+
+/** Runs longer than this are called long before they start. */
+export const LONG_RUN_S = 180;
+
+/** "40 s", "3.5 min", "27 min", "1 h 5 min" */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  const min = seconds / 60;
+  if (min < 10) return `${min.toFixed(1)} min`;
+  const whole = Math.round(min);
+  if (whole < 60) return `${whole} min`;
+  return `${Math.floor(whole / 60)} h ${whole % 60} min`;
+}
 
 export interface HarnessOptions {
   /** registry name of the job */
@@ -49,6 +73,8 @@ export interface Harness {
   readonly records: readonly MetricRecord[];
   /** the counters of the current run's backend (FLOPs, dispatches, ...), as last reported */
   readonly stats: BackendStats | null;
+  /** how long a run of the current settings should take on this engine (null while it is being timed) */
+  readonly estimate: RunEstimate | null;
   /** the validated config, or null while an input is invalid */
   config(): JobConfig | null;
   /** set inputs (strings or numbers) as if typed; returns the validation messages */
@@ -83,6 +109,8 @@ const CSS = `
 .r1h-buttons button.r1h-primary { background: #4269d0; border-color: #4269d0; color: #fff; }
 .r1h-buttons button:disabled { opacity: .45; cursor: default; }
 .r1h-status { color: var(--theme-foreground-muted, #555); margin-left: 6px; }
+.r1h-eta { font-size: 12px; color: var(--theme-foreground-muted, #555); margin: 4px 0; }
+.r1h-eta.r1h-long { color: #a15c00; font-weight: 600; }
 .r1h-engine { font-size: 12px; color: var(--theme-foreground-muted, #555); margin: 4px 0; }
 .r1h-errors { color: #d1453b; font-size: 12px; margin: 4px 0; }
 .r1h-errors:empty { display: none; }
@@ -214,7 +242,9 @@ export function createHarness(options: HarnessOptions): Harness {
   }
   const status = h("span", "r1h-status", "ready");
   row2.append(runBtn, pauseBtn, stepBtn, resetBtn, status);
-  root.append(row2);
+  const etaLine = h("div", "r1h-eta");
+  etaLine.setAttribute("aria-live", "polite");
+  root.append(row2, etaLine);
   const errorsBox = h("div", "r1h-errors");
   errorsBox.setAttribute("role", "alert");
   root.append(errorsBox);
@@ -262,6 +292,7 @@ export function createHarness(options: HarnessOptions): Harness {
       errorsBox.textContent = currentErrors.join(" · ");
     }
     syncButtons();
+    scheduleTiming();
     return r.ok ? (options.fixed ? { ...r.config, ...options.fixed } : r.config) : null;
   }
   function selectPreset(name: string): void {
@@ -280,12 +311,14 @@ export function createHarness(options: HarnessOptions): Harness {
     status.textContent = text ?? s;
     syncButtons();
     for (const fn of listeners.state) fn(s);
+    if (s === "idle" || s === "done" || s === "error") scheduleTiming();
   }
   function syncButtons(): void {
     const valid = currentErrors.length === 0;
     const busy = state === "starting" || state === "running" || state === "paused";
     runBtn.disabled = !(state === "paused" || (!busy && state !== "lost" && valid));
-    runBtn.textContent = state === "paused" ? "▶ Resume" : "▶ Run";
+    const eta = currentEstimate();
+    runBtn.textContent = state === "paused" ? "▶ Resume" : eta ? `▶ Run (about ${formatDuration(eta.seconds)})` : "▶ Run";
     pauseBtn.disabled = state !== "running";
     stepBtn.disabled = !(state === "paused" || state === "running" || ((state === "idle" || state === "done" || state === "error") && valid));
     resetBtn.disabled = state === "idle" && records.length === 0;
@@ -320,6 +353,105 @@ export function createHarness(options: HarnessOptions): Harness {
     root.dataset.backend = backendInfo.name;
   }
 
+  // ---- expected time, measured before a run --------------------------------------------
+  // A throw-away worker runs a few steps of the current settings on the engine a run
+  // would use, and reports the time per step. It is stopped the moment a run starts,
+  // so the two never compete for the machine.
+  let timer: Worker | null = null;
+  let timerKey: string | null = null;
+  let timing: ReturnType<typeof setTimeout> | null = null;
+  const estimates = new Map<string, RunEstimate>();
+
+  function runEngine(): BackendChoice {
+    const choice = engineSelect.value as BackendChoice;
+    return choice !== "cpu" && !pageHasWebGPU() ? "cpu" : choice;
+  }
+  /** the settings a run would use now, and the key its estimate is kept under */
+  function timingTarget(): { config: JobConfig; key: string } | null {
+    const r = validateConfig(job, values());
+    if (!r.ok) return null;
+    const config = options.fixed ? { ...r.config, ...options.fixed } : r.config;
+    return { config, key: JSON.stringify([config, runEngine()]) };
+  }
+  function currentEstimate(): RunEstimate | null {
+    const t = timingTarget();
+    return t ? estimates.get(t.key) ?? null : null;
+  }
+  function stopTimer(): void {
+    if (timing) clearTimeout(timing);
+    timing = null;
+    timer?.terminate();
+    timer = null;
+    timerKey = null;
+  }
+  function scheduleTiming(): void {
+    if (timing) clearTimeout(timing);
+    timing = setTimeout(measureTime, 400); // wait until the learner stops typing
+  }
+  function showEstimate(e: RunEstimate | null, text?: string): void {
+    etaLine.classList.toggle("r1h-long", !!e && e.seconds > LONG_RUN_S);
+    if (e) {
+      root.dataset.etaS = String(Math.round(e.seconds));
+      etaLine.textContent = `Expected: about ${formatDuration(e.seconds)} on ${e.engine === "cpu" ? "the CPU engine" : "WebGPU"} ` +
+        `(${e.msPerStep < 100 ? e.msPerStep.toFixed(1) : Math.round(e.msPerStep)} ms per step, timed over ${e.timedSteps} steps on this machine just now)` +
+        (e.seconds > LONG_RUN_S ? ". A long run: it stops if you close or reload the page." : ".");
+    } else {
+      delete root.dataset.etaS;
+      etaLine.textContent = text ?? "";
+    }
+    syncButtons();
+  }
+  function measureTime(): void {
+    timing = null;
+    if (state === "starting" || state === "running" || state === "paused" || state === "lost") return;
+    const target = timingTarget();
+    if (!target) { showEstimate(null); return; }
+    const known = estimates.get(target.key);
+    if (known) { showEstimate(known); return; }
+    if (timerKey === target.key) return; // already timing these settings
+    stopTimer();
+    root.dataset.eta = "measuring";
+    showEstimate(null, "Timing a few steps on your engine, to say how long this run will take…");
+    let w: Worker;
+    try {
+      w = new Worker(import.meta.resolve("./worker.js"), { type: "module" });
+    } catch {
+      showEstimate(null, "");
+      return;
+    }
+    timer = w;
+    timerKey = target.key;
+    const steps = target.config.steps;
+    w.onmessage = (ev: MessageEvent<FromWorker>) => {
+      if (timer !== w) return;
+      const m = ev.data;
+      if (m.type === "timed") {
+        stopTimer();
+        const e: RunEstimate = {
+          seconds: (m.setupMs + m.msPerStep * Math.max(0, steps - 1)) / 1000,
+          msPerStep: m.msPerStep, timedSteps: m.timedSteps, engine: m.engine,
+        };
+        estimates.set(target.key, e);
+        root.dataset.eta = "ready";
+        if (timingTarget()?.key === target.key) showEstimate(e);
+      } else if (m.type === "error") {
+        stopTimer();
+        root.dataset.eta = "error";
+        showEstimate(null, `Could not time this run beforehand (${m.message}).`);
+      }
+    };
+    w.onerror = (ev: ErrorEvent) => {
+      ev.preventDefault();
+      if (timer !== w) return;
+      stopTimer();
+      root.dataset.eta = "error";
+      showEstimate(null, "");
+    };
+    const msg: ToWorker = { type: "start", job: job.name, config: target.config, backend: runEngine(), mode: "time" };
+    w.postMessage(msg);
+  }
+  engineSelect.addEventListener("change", scheduleTiming);
+
   // ---- worker ----------------------------------------------------------------------
   function send(m: ToWorker): void {
     worker?.postMessage(m);
@@ -332,6 +464,7 @@ export function createHarness(options: HarnessOptions): Harness {
   function start(mode: "run" | "step"): void {
     const config = revalidate();
     if (!config) return;
+    stopTimer();
     clearRun();
     runConfig = config;
     let choice = engineSelect.value as BackendChoice;
@@ -473,6 +606,7 @@ export function createHarness(options: HarnessOptions): Harness {
     get backend() { return backendInfo; },
     get records() { return records; },
     get stats() { return stats; },
+    get estimate() { return currentEstimate(); },
     config: () => revalidate(),
     setValues(v) {
       for (const [k, val] of Object.entries(v)) inputs.get(k)?.set(val);
@@ -486,7 +620,7 @@ export function createHarness(options: HarnessOptions): Harness {
     onView(fn) { listeners.view.add(fn); return () => listeners.view.delete(fn); },
     run, pause, step, reset,
     simulateDeviceLoss() { send({ type: "lose-device" }); },
-    destroy() { stopWorker(); for (const c of charts) c.destroy(); },
+    destroy() { stopWorker(); stopTimer(); for (const c of charts) c.destroy(); },
   };
   (root as HTMLElement & { harness?: Harness }).harness = api;
   return api;

@@ -7,8 +7,11 @@ export type BackendChoice = "auto" | "webgpu" | "cpu";
 
 /** page → worker */
 export type ToWorker =
-  /** start a job; mode "step" runs one record and pauses */
-  | { type: "start"; job: string; config: JobConfig; backend: BackendChoice; mode: "run" | "step" }
+  /**
+   * start a job; mode "step" runs one record and pauses; mode "time" runs a few steps
+   * without the page's pictures, reports how long a step takes ("timed") and stops
+   */
+  | { type: "start"; job: string; config: JobConfig; backend: BackendChoice; mode: "run" | "step" | "time" }
   | { type: "pause" }
   | { type: "resume" }
   /** run one more record, then pause */
@@ -33,5 +36,7 @@ export type FromWorker =
   | { type: "paused"; step: number }
   | { type: "resumed" }
   | { type: "done"; steps: number; wallS: number; stats: BackendStats }
+  /** mode "time": the mean time of the steps after the first, and how long start-up and the first step took */
+  | { type: "timed"; msPerStep: number; timedSteps: number; setupMs: number; engine: "webgpu" | "cpu" }
   | { type: "error"; message: string }
   | { type: "device-lost"; message: string };

@@ -27,6 +27,10 @@ let wake: (() => void) | null = null;
 let lost: string | null = null;
 let simulatedLoss = false;
 let pending: MetricRecord[] = [];
+/** mode "time": stop after this many steps, or once this much time has been measured */
+const TIME_MAX_STEPS = 30;
+const TIME_MIN_STEPS = 2;
+const TIME_BUDGET_MS = 1500;
 let lastFlush = 0;
 
 function flush(): void {
@@ -50,7 +54,8 @@ scope.onmessage = (event) => {
       started = true;
       paused = m.mode === "step";
       budget = m.mode === "step" ? 1 : 0;
-      void run(m.job, m.config, m.backend);
+      if (m.mode === "time") void time(m.job, m.config, m.backend);
+      else void run(m.job, m.config, m.backend);
       break;
     case "pause":
       paused = true;
@@ -134,6 +139,44 @@ async function run(jobName: string, config: JobConfig, choice: BackendChoice): P
       await new Promise((r) => setTimeout(r, 0));
     }
     if (lost) return; // the device-lost message already explains it
+    post({ type: "error", message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+  }
+}
+
+/**
+ * Time a few steps of the job on the engine a run would get, so the page can say how
+ * long the whole run will take before the learner starts it. The first step carries
+ * start-up (weights, data, kernel compilation) and is timed apart; the rest give the
+ * mean time per step. The job computes its pictures as in a real run (they are
+ * dropped, not sent), so their cost is counted; the page's drawing is not.
+ */
+async function time(jobName: string, config: JobConfig, choice: BackendChoice): Promise<void> {
+  const t0 = performance.now();
+  try {
+    const job = getJob(jobName);
+    const created = await createBackendWithReport(choice);
+    backend = created.backend;
+    const dropViews: JobContext = { emit() {} };
+    const gen = job.run(config, backend, dropViews);
+    const first = await gen.next();
+    const setupMs = performance.now() - t0;
+    const laps: number[] = [];
+    let last = performance.now();
+    let measured = 0;
+    if (!first.done) {
+      while (laps.length < Math.min(TIME_MAX_STEPS, config.steps - 1) && (laps.length < TIME_MIN_STEPS || measured < TIME_BUDGET_MS)) {
+        const r = await gen.next();
+        if (r.done) break;
+        const now = performance.now();
+        laps.push(now - last);
+        measured += now - last;
+        last = now;
+      }
+    }
+    await gen.return(undefined);
+    const msPerStep = laps.length ? measured / laps.length : setupMs;
+    post({ type: "timed", msPerStep, timedSteps: laps.length, setupMs, engine: backend.name });
+  } catch (e) {
     post({ type: "error", message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
   }
 }

@@ -24,6 +24,8 @@ type GradFn = (g: RawTensor) => (RawTensor | null)[];
 type DifferentiableBinaryOp = Exclude<BinaryOp, "ge">;
 
 interface TapeEntry {
+  /** the op that made the output (the Engine method, or the elementwise op: "matmul", "add", "tanh"…) */
+  op: string;
   inputs: Tensor[];
   output: Tensor;
   backward: GradFn;
@@ -210,11 +212,16 @@ export class Engine {
 
   // ---- the tape ----------------------------------------------------------------
 
+  /** What is on the tape now, oldest first: each entry's op and shapes (for the Engine lesson's diagram). */
+  tapeSummary(): { op: string; inputs: Shape[]; output: Shape }[] {
+    return this.tape.map((e) => ({ op: e.op, inputs: e.inputs.map((t) => t.shape), output: e.output.shape }));
+  }
+
   /** Record an op. Returns the wrapped output. `saved` is freed with the entry. */
-  private record(out: RawTensor, inputs: Tensor[], backward: GradFn, saved: RawTensor[] = []): Tensor {
+  private record(op: string, out: RawTensor, inputs: Tensor[], backward: GradFn, saved: RawTensor[] = []): Tensor {
     const needs = this.gradEnabled && inputs.some((t) => t.requiresGrad);
     const t = this.wrap(out, needs, !needs);
-    if (needs) this.tape.push({ inputs, output: t, backward, saved });
+    if (needs) this.tape.push({ op, inputs, output: t, backward, saved });
     else for (const s of saved) this.backend.free(s);
     return t;
   }
@@ -305,7 +312,7 @@ export class Engine {
     const out = B.binary(op, a.raw, b.raw);
     const ar = a.raw;
     const br = b.raw;
-    return this.record(out, [a, b], (g) => {
+    return this.record(op, out, [a, b], (g) => {
       const needA = a.requiresGrad;
       const needB = b.requiresGrad;
       switch (op) {
@@ -398,7 +405,7 @@ export class Engine {
     const aboveLo = B.binary("max", xr, loT);
     const out = B.binary("min", aboveLo, hiT);
     B.free(aboveLo);
-    return this.record(out, [x], (g) => {
+    return this.record("clamp", out, [x], (g) => {
       const geLo = B.binary("ge", xr, loT);
       const leHi = B.binary("ge", hiT, xr);
       const inside = B.binary("mul", geLo, leHi);
@@ -411,7 +418,7 @@ export class Engine {
   /** alpha·x + beta */
   affine(x: Tensor, alpha: number, beta = 0): Tensor {
     const B = this.backend;
-    return this.record(B.affine(x.raw, alpha, beta), [x], (g) => [B.affine(g, alpha, 0)]);
+    return this.record("affine", B.affine(x.raw, alpha, beta), [x], (g) => [B.affine(g, alpha, 0)]);
   }
   scale(x: Tensor, alpha: number): Tensor {
     return this.affine(x, alpha, 0);
@@ -420,7 +427,7 @@ export class Engine {
   unary(op: UnaryOp, x: Tensor): Tensor {
     const B = this.backend;
     const xr = x.raw;
-    return this.record(B.unary(op, xr), [x], (g) => [B.unaryBackward(op, xr, g)]);
+    return this.record(op, B.unary(op, xr), [x], (g) => [B.unaryBackward(op, xr, g)]);
   }
   neg = (x: Tensor) => this.unary("neg", x);
   exp = (x: Tensor) => this.unary("exp", x);
@@ -441,7 +448,7 @@ export class Engine {
     const tA = !!opts.transA;
     const tB = !!opts.transB;
     const out = B.matmul(ar, br, opts);
-    return this.record(out, [a, b], (g) => {
+    return this.record("matmul", out, [a, b], (g) => {
       // C = op(A)·op(B): dop(A) = dC·op(B)ᵀ and dop(B) = op(A)ᵀ·dC, written so no
       // transpose is ever materialised.
       let ga: RawTensor | null = null;
@@ -475,7 +482,7 @@ export class Engine {
     const B = this.backend;
     const shape = x.shape;
     const ax = normAxis("sum", axis, shape.length);
-    return this.record(B.reduce("sum", x.raw, ax), [x], (g) => [this.broadcastTo(g, shape)]);
+    return this.record("sum", B.reduce("sum", x.raw, ax), [x], (g) => [this.broadcastTo(g, shape)]);
   }
   mean(x: Tensor, axis: number): Tensor {
     const ax = normAxis("mean", axis, x.shape.length);
@@ -512,12 +519,12 @@ export class Engine {
   softmax(x: Tensor): Tensor {
     const B = this.backend;
     const y = B.softmax(x.raw);
-    return this.record(y, [x], (g) => [B.softmaxBackward(y, g)]);
+    return this.record("softmax", y, [x], (g) => [B.softmaxBackward(y, g)]);
   }
   logSoftmax(x: Tensor): Tensor {
     const B = this.backend;
     const y = B.logSoftmax(x.raw);
-    return this.record(y, [x], (g) => [B.logSoftmaxBackward(y, g)]);
+    return this.record("logSoftmax", y, [x], (g) => [B.logSoftmaxBackward(y, g)]);
   }
 
   /**
@@ -530,7 +537,7 @@ export class Engine {
     const tr = targets.raw;
     const mr = mask?.raw ?? null;
     const { loss, lse } = B.crossEntropy(lr, tr, mr);
-    return this.record(loss, [logits], (g) => [B.crossEntropyBackward(lr, tr, mr, lse, g)], [lse]);
+    return this.record("crossEntropy", loss, [logits], (g) => [B.crossEntropyBackward(lr, tr, mr, lse, g)], [lse]);
   }
   /** mean cross-entropy over the rows that count (count = number of mask ones, or N) */
   meanCrossEntropy(logits: Tensor, targets: Tensor, mask: Tensor | null = null, count?: number): Tensor {
@@ -544,7 +551,7 @@ export class Engine {
     const wr = w.raw;
     const { y, rstd } = B.rmsnorm(xr, wr, eps);
     return this.record(
-      y, [x, w],
+      "rmsnorm", y, [x, w],
       (g) => {
         const { dx, dw } = B.rmsnormBackward(xr, wr, rstd, g);
         return [dx, dw];
@@ -563,7 +570,7 @@ export class Engine {
     const B = this.backend;
     const ir = idx.raw;
     const rows = x.shape[0]!;
-    return this.record(B.gatherRows(x.raw, ir), [x], (g) => [B.scatterAddRows(g, ir, rows)]);
+    return this.record("gatherRows", B.gatherRows(x.raw, ir), [x], (g) => [B.scatterAddRows(g, ir, rows)]);
   }
   /** embedding lookup: table [V, D], ids of any shape → [...ids.shape, D] (gatherRows) */
   embedding(table: Tensor, ids: Tensor): Tensor {
@@ -579,13 +586,13 @@ export class Engine {
   scatterAddRows(src: Tensor, idx: Tensor, rows: number): Tensor {
     const B = this.backend;
     const ir = idx.raw;
-    return this.record(B.scatterAddRows(src.raw, ir, rows), [src], (g) => [B.gatherRows(g, ir)]);
+    return this.record("scatterAddRows", B.scatterAddRows(src.raw, ir, rows), [src], (g) => [B.gatherRows(g, ir)]);
   }
   gatherLast(x: Tensor, idx: Tensor): Tensor {
     const B = this.backend;
     const E = x.shape[x.shape.length - 1]!;
     const ir = idx.raw;
-    return this.record(B.gatherLast(x.raw, ir), [x], (g) => [B.scatterAddLast(g, ir, E)]);
+    return this.record("gatherLast", B.gatherLast(x.raw, ir), [x], (g) => [B.scatterAddLast(g, ir, E)]);
   }
   /** the k largest along the last axis; values carry gradients, indices do not */
   topk(x: Tensor, k: number): { values: Tensor; indices: Tensor } {
@@ -597,7 +604,7 @@ export class Engine {
 
   rope(x: Tensor, pos0 = 0, theta = 10000): Tensor {
     const B = this.backend;
-    return this.record(B.rope(x.raw, { pos0, theta, inverse: false }), [x], (g) => [B.rope(g, { pos0, theta, inverse: true })]);
+    return this.record("rope", B.rope(x.raw, { pos0, theta, inverse: false }), [x], (g) => [B.rope(g, { pos0, theta, inverse: true })]);
   }
 
   /** fused scaled-dot-product attention; q [B,Tq,Hq,D], k [B,Tk,Hkv,D], v [B,Tk,Hkv,Dv] */
@@ -606,7 +613,7 @@ export class Engine {
     const [qr, kr, vr] = [q.raw, k.raw, v.raw];
     const { out, lse } = B.attention(qr, kr, vr, opts);
     return this.record(
-      out, [q, k, v],
+      "attention", out, [q, k, v],
       (g) => {
         const { dq, dk, dv } = B.attentionBackward(qr, kr, vr, out, lse, g, opts);
         return [dq, dk, dv];
@@ -624,13 +631,13 @@ export class Engine {
     const infer = s.indexOf(-1);
     if (infer >= 0) s[infer] = x.size / -shapeSize(s);
     if (shapeSize(s) !== x.size) throw new ShapeError(`reshape: cannot view ${fmtShape(inShape)} as ${fmtShape(shape)}`);
-    return this.record(B.reshape(x.raw, s), [x], (g) => [B.reshape(g, inShape)]);
+    return this.record("reshape", B.reshape(x.raw, s), [x], (g) => [B.reshape(g, inShape)]);
   }
   permute(x: Tensor, perm: readonly number[]): Tensor {
     const B = this.backend;
     const inverse = new Array<number>(perm.length);
     perm.forEach((p, i) => (inverse[p] = i));
-    return this.record(B.permute(x.raw, perm), [x], (g) => [B.permute(g, inverse)]);
+    return this.record("permute", B.permute(x.raw, perm), [x], (g) => [B.permute(g, inverse)]);
   }
   /** swap two axes */
   transpose(x: Tensor, a: number, b: number): Tensor {
@@ -645,7 +652,7 @@ export class Engine {
     const B = this.backend;
     const shape = x.shape;
     const ax = normAxis("slice", axis, shape.length);
-    return this.record(B.slice(x.raw, ax, start, end), [x], (g) => {
+    return this.record("slice", B.slice(x.raw, ax, start, end), [x], (g) => {
       const full = B.fill(shape, 0, "f32");
       B.writeSlice(full, g, ax, start);
       return [full];
@@ -655,7 +662,7 @@ export class Engine {
     const B = this.backend;
     const ax = normAxis("concat", axis, xs[0]!.shape.length);
     const sizes = xs.map((t) => t.shape[ax]!);
-    return this.record(B.concat(xs.map((t) => t.raw), ax), [...xs], (g) => {
+    return this.record("concat", B.concat(xs.map((t) => t.raw), ax), [...xs], (g) => {
       let start = 0;
       return sizes.map((n, i) => {
         const part = xs[i]!.requiresGrad ? B.slice(g, ax, start, start + n) : null;

@@ -51,7 +51,7 @@ describe("without WebGPU", () => {
       assert.match((await h.locator(".r1h-engine").textContent()) ?? "", /CPU/);
       const points = Number(await h.locator(".r1v-linechart").first().getAttribute("data-points"));
       assert.ok(points >= 30, `loss chart received ${points} points`);
-      await page.waitForSelector(".r1-bench[data-bench=done]", { timeout: 120_000 });
+      await page.waitForSelector(".r1-bench[data-bench=done]", { state: "attached", timeout: 120_000 });
       await screenshot(page, "engine-no-webgpu");
       assert.deepEqual(problems, []);
     } finally {

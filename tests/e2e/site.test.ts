@@ -22,7 +22,7 @@ const READY: Record<string, readonly string[]> = {
 /** Wait until the page's cells have run and its live checks have finished. */
 async function settle(page: Page, path: string): Promise<void> {
   await page.waitForLoadState("networkidle");
-  for (const sel of READY[path] ?? []) await page.waitForSelector(sel, { timeout: 120_000 });
+  for (const sel of READY[path] ?? []) await page.waitForSelector(sel, { state: "attached", timeout: 120_000 }); // some sit in folded <details>
   await page.waitForFunction(
     () => ![...document.querySelectorAll<HTMLElement>("[data-parity],[data-gradcheck],[data-bench]")]
       .some((e) => Object.values(e.dataset).includes("running")),
@@ -87,7 +87,19 @@ describe("landing page", () => {
       const links = await page.locator("svg.r1-pipeline a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
       for (const href of links) assert.ok(built.has(`/${href!.replace(/^\.\//, "")}`), `diagram links to a built page: ${href}`);
       assert.ok(links.includes("./engine"), "diagram links the Engine lesson");
-      assert.equal(await page.locator("svg.r1-pipeline .r1-stage").count(), 9, "6 stages + MoE + MLA + engine");
+      assert.equal(await page.locator("svg.r1-pipeline .r1-stage").count(), 12, "R1-Zero, V3-Base, R1's stages, distillation, test-time + MoE + MLA + engine");
+      // each DeepSeek number sits in the box of the model it belongs to (issue 18: R1-Zero is not R1)
+      // an SVG box's text is wrapped into tspans: join them with spaces
+      const stageText = (id: string) => page.locator(`svg.r1-pipeline [data-stage=${id}]`)
+        .evaluate((g) => [...g.querySelectorAll("tspan")].map((t) => t.textContent).join(" ").replace(/\s+/g, " "));
+      assert.match(await stageText("r1-zero"), /R1-Zero: AIME 15\.6% → 71\.0% pass@1, 86\.7% cons@64/);
+      assert.match(await stageText("rl-all"), /R1: AIME 79\.8% pass@1/);
+      assert.match(await stageText("pretrain"), /V3-Base: 15\.6% on AIME/);
+      assert.match(await stageText("resft"), /V3-Base \(not the RL model\), 2 epochs on the 800k/);
+      assert.match(await stageText("distill"), /R1-Distill-Qwen-1\.5B: 28\.9% AIME/);
+      for (const id of ["grpo", "rl-all", "sft"]) assert.doesNotMatch(await stageText(id), /71\.0|86\.7/, `${id} carries no R1-Zero number`);
+      // the GRPO picture: advantages computed by src/rl/grpo.ts from the verifier's rewards
+      assert.equal(await page.locator(".r1-grpo-group").getAttribute("data-advantages"), "1.225,0.000,0.000,-1.225");
 
       const cost = page.locator(".r1-cost");
       assert.match((await cost.locator(".big").first().textContent()) ?? "", /\$5\.576M/);
@@ -114,7 +126,7 @@ describe("Engine lesson", () => {
       assert.ok((await page.locator(".r1-parity tr[data-pass=true]").count()) >= 15, "at least 15 ops checked");
       assert.match((await page.locator(".r1-parity h3").textContent()) ?? "", /WebGPU/);
       await page.waitForSelector(".r1-gradcheck[data-gradcheck=pass]", { timeout: 120_000 });
-      await page.waitForSelector(".r1-bench[data-bench=done]", { timeout: 120_000 });
+      await page.waitForSelector(".r1-bench[data-bench=done]", { state: "attached", timeout: 120_000 }); // folded in a <details>
       assert.ok((await page.locator(".r1-bench table tr").count()) >= 4, "bench rows");
 
       const h = page.locator(".r1h");

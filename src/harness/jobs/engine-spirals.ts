@@ -16,6 +16,8 @@ export interface SpiralsConfig extends JobConfig {
   points: number;
   /** spiral noise (std of the jitter) */
   noise: number;
+  /** how many turns each arm makes, 1.5 = one and a half (more turns: a harder boundary to draw) */
+  turns: number;
   hidden: number;
   layers: number;
   activation: "tanh" | "relu" | "gelu" | "silu";
@@ -25,7 +27,7 @@ export interface SpiralsConfig extends JobConfig {
   evalEvery: number;
 }
 
-const base = { noise: 0.15, layers: 2, activation: "tanh", weightDecay: 0, evalEvery: 10 } as const;
+const base = { noise: 0.15, turns: 1.5, layers: 2, activation: "tanh", weightDecay: 0, evalEvery: 10 } as const;
 
 export const SPIRALS_PRESETS: Record<string, SpiralsConfig> = {
   default: { ...base, seed: 1, steps: 400, points: 128, hidden: 32, lr: 0.02 },
@@ -37,14 +39,15 @@ export const SPIRALS_PRESETS: Record<string, SpiralsConfig> = {
 };
 
 /** Two spirals in [-1, 1]², class 0 and class 1, interleaved. */
-export function spirals(pointsPerClass: number, noise: number, rng: Rng): { x: Float32Array; y: Int32Array } {
+export function spirals(pointsPerClass: number, noise: number, turns: number, rng: Rng): { x: Float32Array; y: Int32Array } {
+  const span = turns * 2 * Math.PI; // the angle each arm sweeps
   const n = 2 * pointsPerClass;
   const x = new Float32Array(n * 2);
   const y = new Int32Array(n);
   for (let c = 0; c < 2; c++) {
     for (let i = 0; i < pointsPerClass; i++) {
-      const t = (i / pointsPerClass) * 1.75 * Math.PI + 0.3; // radius grows with the angle
-      const r = t / (1.75 * Math.PI + 0.3);
+      const t = (i / pointsPerClass) * span + 0.3; // radius grows with the angle
+      const r = t / (span + 0.3);
       const a = t + c * Math.PI;
       const k = c * pointsPerClass + i;
       x[2 * k] = r * Math.cos(a) + noise * 0.3 * rng.normal();
@@ -65,19 +68,8 @@ export interface BoundaryView {
   marks: { x: number; y: number; color: string }[];
 }
 
-const GRID = 36;
-const EXTENT = 1.25;
-
-async function* runSpirals(
-  config: SpiralsConfig, backend: Backend, context?: JobContext,
-): AsyncGenerator<MetricRecord, void, undefined> {
-  const engine = new Engine(backend);
-  const rng = new Rng(config.seed);
-  const data = spirals(config.points, config.noise, rng);
-  const N = 2 * config.points;
-  const X = engine.keep(engine.tensor(data.x, [N, 2]));
-  const Y = engine.keep(engine.tensor(data.y, [N], "i32"));
-
+/** The job's network: weights drawn from the seeded generator, and its forward pass. */
+function mlp(engine: Engine, rng: Rng, config: SpiralsConfig): { params: Tensor[]; forward(input: Tensor): Tensor } {
   // He/Xavier-style init from the seeded generator: same weights on every backend
   const widths = [2, ...Array<number>(config.layers).fill(config.hidden), 2];
   const params: Tensor[] = [];
@@ -90,6 +82,53 @@ async function* runSpirals(
     layers.push({ w, b });
     params.push(w, b);
   }
+  const forward = (input: Tensor): Tensor => {
+    let h: Tensor = input;
+    layers.forEach(({ w, b }, l) => {
+      h = engine.add(engine.matmul(h, w), b);
+      if (l + 1 < layers.length) h = engine.unary(config.activation, h);
+    });
+    return h;
+  };
+  return { params, forward };
+}
+
+/**
+ * The autograd tape of one step of this job, as the engine records it: the forward
+ * pass and the loss, op by op, with shapes (the Engine lesson draws it).
+ */
+export async function spiralsTape(config: SpiralsConfig, backend: Backend): Promise<ReturnType<Engine["tapeSummary"]>> {
+  const engine = new Engine(backend);
+  const rng = new Rng(config.seed);
+  const data = spirals(config.points, config.noise, config.turns, rng);
+  const net = mlp(engine, rng, config);
+  try {
+    return await engine.scope(async () => {
+      const X = engine.tensor(data.x, [2 * config.points, 2]);
+      const Y = engine.tensor(data.y, [2 * config.points], "i32");
+      engine.meanCrossEntropy(net.forward(X), Y);
+      return engine.tapeSummary();
+    });
+  } finally {
+    for (const p of net.params) p.dispose();
+  }
+}
+
+const GRID = 36;
+const EXTENT = 1.25;
+
+async function* runSpirals(
+  config: SpiralsConfig, backend: Backend, context?: JobContext,
+): AsyncGenerator<MetricRecord, void, undefined> {
+  const engine = new Engine(backend);
+  const rng = new Rng(config.seed);
+  const data = spirals(config.points, config.noise, config.turns, rng);
+  const N = 2 * config.points;
+  const X = engine.keep(engine.tensor(data.x, [N, 2]));
+  const Y = engine.keep(engine.tensor(data.y, [N], "i32"));
+
+  const net = mlp(engine, rng, config);
+  const { params } = net;
   // the grid the decision boundary is drawn on (only when a page is listening)
   let grid: Tensor | null = null;
   const marks: BoundaryView["marks"] = [];
@@ -112,16 +151,7 @@ async function* runSpirals(
   }
   const noDecay = new Set(params.flatMap((_, i) => (i % 2 === 1 ? [i] : [])));
   const opt = new AdamW(engine, params, { lr: config.lr, weightDecay: config.weightDecay, maxGradNorm: 5, beta2: 0.99 }, noDecay);
-  const act = config.activation;
-
-  const forward = (input: Tensor = X): Tensor => {
-    let h: Tensor = input;
-    layers.forEach(({ w, b }, l) => {
-      h = engine.add(engine.matmul(h, w), b);
-      if (l + 1 < layers.length) h = engine.unary(act, h);
-    });
-    return h;
-  };
+  const forward = (input: Tensor = X): Tensor => net.forward(input);
 
   try {
     let accuracy = NaN;
@@ -187,6 +217,7 @@ export const spiralsJob: JobDef<SpiralsConfig> = {
     { key: "weightDecay", label: "weight decay", kind: "float", min: 0, max: 1 },
     { key: "points", label: "points per class", kind: "int", min: 4, max: 4096 },
     { key: "noise", label: "noise", kind: "float", min: 0, max: 2 },
+    { key: "turns", label: "spiral turns", kind: "float", min: 0.25, max: 4, help: "turns each arm makes (1.5 = one and a half)" },
     { key: "evalEvery", label: "accuracy every", kind: "int", min: 1, max: 10000, help: "steps between accuracy readbacks" },
   ],
   presets: SPIRALS_PRESETS,

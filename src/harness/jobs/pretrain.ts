@@ -90,7 +90,7 @@ export const PRETRAIN_JOB_PRESETS: Record<string, PretrainJobConfig> = {
   /** exactly `r1-lab train pretrain --preset ci --seed 1` */
   "small (CLI ci)": fromCli(cliCi, { sampleEvery: 50, sampleTokens: 80 }),
   // experiments: the default model for 600 steps, one change each
-  "baseline, 600 steps": experiment({}),
+  "reference, 600 steps": experiment({}),
   "from the checkpoint": fromCli(cliDefault, {
     init: "shipped checkpoint", steps: 200, lr: 3e-4, warmupSteps: 20, evalEvery: 50, sampleEvery: 50, heldoutQuestions: 100,
   }),
