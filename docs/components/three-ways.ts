@@ -31,8 +31,8 @@ async function openEngines(): Promise<Engines> {
   else list.push({ label: "WebAssembly SIMD", backend: wasm.backend });
   try {
     const gpu = await createBackendWithReport("webgpu");
-    const soft = gpu.report?.software ? " (a software adapter: it runs on the CPU)" : "";
-    list.push({ label: `WGSL on WebGPU${soft}`, backend: gpu.backend });
+    if (gpu.report?.software) notes.push("the WebGPU adapter here is a software one: it runs the WGSL on the CPU, so its speed says nothing about a GPU");
+    list.push({ label: "WGSL on WebGPU", backend: gpu.backend });
   } catch (e) {
     notes.push(`no WebGPU here (${e instanceof Error ? e.message : String(e)}), so the WGSL kernel is shown but not run`);
   }
@@ -40,7 +40,7 @@ async function openEngines(): Promise<Engines> {
 }
 
 function chart(rows: EngineRow[]): SVGSVGElement {
-  const W = 520, rowH = 30, m = { l: 250, r: 60, t: 6, b: 24 };
+  const W = 520, rowH = 30, m = { l: 140, r: 60, t: 6, b: 24 };
   const H = m.t + m.b + rows.length * rowH;
   const svg = d3.create("svg").attr("viewBox", `0 0 ${W} ${H}`).attr("width", W).style("max-width", "100%")
     .style("font-family", "var(--sans-serif)").attr("role", "img").attr("aria-label", "GFLOP/s of each engine");
@@ -50,7 +50,7 @@ function chart(rows: EngineRow[]): SVGSVGElement {
     g.append("text").attr("x", W - m.r).attr("y", 20).attr("fill", "currentColor").attr("text-anchor", "end").text("GFLOP/s"));
   svg.append("g").selectAll("text").data(rows).join("text")
     .attr("x", m.l - 6).attr("y", (r) => y(r.label)! + y.bandwidth() / 2).attr("dy", "0.35em").attr("text-anchor", "end")
-    .attr("font-size", 12).attr("fill", "currentColor").text((r) => r.label.replace(/ \(.*\)$/, ""));
+    .attr("font-size", 12).attr("fill", "currentColor").text((r) => r.label);
   svg.append("g").selectAll("rect").data(rows).join("rect")
     .attr("x", m.l).attr("y", (r) => y(r.label)!).attr("height", y.bandwidth())
     .attr("width", (r) => x(r.bench.gflops) - m.l).attr("fill", "var(--r1-accent)");
@@ -79,7 +79,7 @@ export function threeWaysPanel(sources: ThreeWaysSources): HTMLElement {
   sizeSelect.value = "256";
   const run = h("button", "r1-button", "Run the comparison");
   run.type = "button";
-  const expected = h("span", "r1-note", "about 0.5 s per engine (each is timed for 400 ms after a check)");
+  const expected = h("span", "r1-note", "about 1 s per engine (each is checked, warmed up for 0.2 s, then timed for 0.4 s)");
   const controls = h("div", "r1-controls");
   const label = h("label", undefined, "size ");
   label.append(sizeSelect);
@@ -101,7 +101,7 @@ export function threeWaysPanel(sources: ThreeWaysSources): HTMLElement {
       const rows = await compareEngines(e.list, n);
       chartBox.replaceChildren(chart(rows));
       const head = h("tr");
-      for (const c of ["engine", "agrees with plain TypeScript?", "max |difference|", "GFLOP/s"]) head.append(h("th", undefined, c));
+      for (const c of ["engine", "agrees?", "max |diff|", "GFLOP/s"]) head.append(h("th", undefined, c));
       table.replaceChildren(head, ...rows.map((r, i) => {
         const tr = h("tr");
         tr.append(h("td", undefined, r.label),
@@ -111,8 +111,8 @@ export function threeWaysPanel(sources: ThreeWaysSources): HTMLElement {
         return tr;
       }));
       const ref = rows[0]!.bench.gflops;
-      const fastest = rows.reduce((a, b) => (b.bench.gflops > a.bench.gflops ? b : a));
-      status.textContent = `On this machine, at ${n}×${n}: ${fastest.label} is the fastest, ${(fastest.bench.gflops / ref).toFixed(1)}× the plain TypeScript. ` +
+      const speeds = rows.slice(1).map((r) => `${r.label} ran at ${r.bench.gflops.toFixed(2)} GFLOP/s, ${(r.bench.gflops / ref).toFixed(r.bench.gflops < ref ? 2 : 1)}× the plain TypeScript`);
+      status.textContent = `On this machine, at ${n}×${n}: ${speeds.join("; ")}. ` +
         `Every engine's product agrees with the reference within float32 rounding (tolerance ${rows[0]!.tol.toExponential(1)}) ` +
         `${rows.every((r) => r.pass) ? "— checked." : "— except those marked NO."}${e.notes.length ? ` Note: ${e.notes.join("; ")}.` : ""}`;
       panel.dataset.state = rows.every((r) => r.pass) ? "done" : "failed";

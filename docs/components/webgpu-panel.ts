@@ -41,7 +41,7 @@ export function webgpuPanel(report: AdapterReport): HTMLElement {
   panel.append(p);
   if (report.software) {
     panel.append(h("p", "r1-message",
-      "This is a software adapter (it runs on the CPU, e.g. SwiftShader). The lessons train on the CPU engine instead (engine \"auto\"), which is about 5× faster here; timings on either say nothing about a real GPU."));
+      "This is a software adapter (it runs on the CPU, e.g. SwiftShader). The lessons train on the CPU engine instead (engine \"auto\"), which is about 10× faster here (bench/RESULTS.md); timings on either say nothing about a real GPU."));
   }
   const grid = h("div", "r1-twin");
   const left = h("div");

@@ -378,10 +378,12 @@ export interface EngineRow {
 /**
  * The same n×n product on several engines: each result compared with the first
  * engine's (the reference), then each timed with matmulBench. One engine at a time,
- * so none slows another down.
+ * so none slows another down. Each engine first runs the product for `warmupMs`:
+ * browsers compile WebAssembly twice (a quick baseline first, the optimised code
+ * later, in the background), and timing the baseline code would be unfair to it.
  */
 export async function compareEngines(
-  engines: readonly { label: string; backend: Backend }[], n: number, budgetMs = 400,
+  engines: readonly { label: string; backend: Backend }[], n: number, budgetMs = 400, warmupMs = 200,
 ): Promise<EngineRow[]> {
   const product = async (b: Backend): Promise<HostArray> => {
     const m = new Maker(b, 4242); // same seed: the same inputs on every engine
@@ -404,6 +406,7 @@ export async function compareEngines(
       const d = Math.abs(got[i]! - ref[i]!);
       err = Number.isNaN(d) ? Infinity : Math.max(err, d);
     }
+    for (const t0 = performance.now(); performance.now() - t0 < warmupMs;) await product(backend);
     const bench = await matmulBench(backend, n, budgetMs);
     rows.push({ label, description: backend.description, maxAbsErr: err, tol, pass: err <= tol, bench });
   }

@@ -23,7 +23,7 @@ export interface CreatedBackend {
 export interface CreateOptions {
   /**
    * What "auto" does with a software adapter (SwiftShader and the like): "avoid" it
-   * (the default) and run the CPU engine, which trains this kit's models about 5×
+   * (the default) and run the CPU engine, which trains this kit's models about 10×
    * faster there (bench/RESULTS.md), or "use" it, for checks that are about WebGPU.
    */
   softwareAdapter?: "avoid" | "use";
@@ -31,7 +31,7 @@ export interface CreateOptions {
 
 /** The fallback reason "auto" gives when the only adapter is a software one. */
 export const SOFTWARE_ADAPTER_REASON =
-  "the WebGPU adapter here is a software one, which runs on the CPU; the CPU engine is about 5× faster on it";
+  "the WebGPU adapter here is a software one, which runs on the CPU; the CPU engine is about 10× faster on it";
 
 /**
  * "webgpu" fails with the adapter report's reason when there is no adapter, and

@@ -163,7 +163,7 @@ describe("Engine lesson", () => {
       await h.locator("button[data-action=step]").click();
       await page.waitForSelector(".r1h[data-state=paused]", { timeout: 60_000 });
       assert.equal(await h.getAttribute("data-backend"), software ? "cpu" : "webgpu");
-      if (software) assert.match((await h.locator(".r1h-notice, .r1h-alert").allTextContents()).join(" "), /software one.*CPU engine is about 5× faster/);
+      if (software) assert.match((await h.locator(".r1h-notice, .r1h-alert").allTextContents()).join(" "), /software one.*CPU engine is about 10× faster/);
       await h.locator("button[data-action=reset]").click();
       assert.deepEqual(problems, []);
     } finally {

@@ -349,7 +349,7 @@ describe("the Engine lesson's engine comparison (compareEngines)", () => {
     wrong.matmul = (a, b, o) => { const c = matmul(a, b, o); const d = wrong.affine(c, 1.001, 0); wrong.free(c); return d; };
     const rows = await compareEngines([
       { label: "plain TypeScript", backend: ref }, { label: "WebAssembly SIMD", backend: wasm }, { label: "wrong", backend: wrong },
-    ], 48, 30);
+    ], 48, 30, 10);
     assert.deepEqual(rows.map((r) => r.pass), [true, true, false]);
     assert.ok(rows[1]!.maxAbsErr > 0 && rows[1]!.maxAbsErr <= rows[1]!.tol, `wasm error ${rows[1]!.maxAbsErr}`);
     for (const r of rows) assert.ok(r.bench.gflops > 0 && r.bench.flops >= 2 * 48 ** 3, `${r.label} was timed`);
