@@ -20,30 +20,12 @@ import { allParams, validateConfig, type JobConfig, type JobDef, type MetricReco
 import type { BackendChoice, BackendInfo, FromWorker, ToWorker } from "./protocol.js";
 import { getJob } from "./registry.js";
 import { h } from "../viz/dom.js";
+import { createRunTimer, formatDuration, LONG_RUN_S, type RunEstimate } from "./estimate.js";
+
+export { formatDuration, LONG_RUN_S, type RunEstimate } from "./estimate.js";
 
 export type HarnessState = "idle" | "starting" | "running" | "paused" | "done" | "error" | "lost";
 
-/** How long a run of the current settings should take, from a few steps timed on this engine. */
-export interface RunEstimate {
-  /** the whole run: start-up and first step, plus the mean step time for the rest */
-  seconds: number;
-  msPerStep: number;
-  timedSteps: number;
-  engine: "webgpu" | "cpu";
-}
-
-/** Runs longer than this are called long before they start. */
-export const LONG_RUN_S = 180;
-
-/** "40 s", "3.5 min", "27 min", "1 h 5 min" */
-export function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
-  const min = seconds / 60;
-  if (min < 10) return `${min.toFixed(1)} min`;
-  const whole = Math.round(min);
-  if (whole < 60) return `${whole} min`;
-  return `${Math.floor(whole / 60)} h ${whole % 60} min`;
-}
 
 export interface HarnessOptions {
   /** registry name of the job */
@@ -353,41 +335,24 @@ export function createHarness(options: HarnessOptions): Harness {
     root.dataset.backend = backendInfo.name;
   }
 
-  // ---- expected time, measured before a run --------------------------------------------
-  // A throw-away worker runs a few steps of the current settings on the engine a run
-  // would use, and reports the time per step. It is stopped the moment a run starts,
-  // so the two never compete for the machine.
-  let timer: Worker | null = null;
-  let timerKey: string | null = null;
-  let timing: ReturnType<typeof setTimeout> | null = null;
-  const estimates = new Map<string, RunEstimate>();
-
+  // ---- expected time, measured before a run (estimate.ts) ------------------------------
   function runEngine(): BackendChoice {
     const choice = engineSelect.value as BackendChoice;
     return choice !== "cpu" && !pageHasWebGPU() ? "cpu" : choice;
   }
-  /** the settings a run would use now, and the key its estimate is kept under */
-  function timingTarget(): { config: JobConfig; key: string } | null {
-    const r = validateConfig(job, values());
-    if (!r.ok) return null;
-    const config = options.fixed ? { ...r.config, ...options.fixed } : r.config;
-    return { config, key: JSON.stringify([config, runEngine()]) };
-  }
-  function currentEstimate(): RunEstimate | null {
-    const t = timingTarget();
-    return t ? estimates.get(t.key) ?? null : null;
-  }
-  function stopTimer(): void {
-    if (timing) clearTimeout(timing);
-    timing = null;
-    timer?.terminate();
-    timer = null;
-    timerKey = null;
-  }
-  function scheduleTiming(): void {
-    if (timing) clearTimeout(timing);
-    timing = setTimeout(measureTime, 400); // wait until the learner stops typing
-  }
+  const runTimer = createRunTimer(job.name, import.meta.resolve("./worker.js"), {
+    target() {
+      const r = validateConfig(job, values());
+      if (!r.ok) return null;
+      return { config: options.fixed ? { ...r.config, ...options.fixed } : r.config, backend: runEngine() };
+    },
+    busy: () => state === "starting" || state === "running" || state === "paused" || state === "lost",
+    show: (e, message) => showEstimate(e, message),
+    state: (s) => { root.dataset.eta = s; },
+  });
+  const scheduleTiming = (): void => runTimer.schedule();
+  const currentEstimate = (): RunEstimate | null => runTimer.current();
+  const stopTimer = (): void => runTimer.stop();
   function showEstimate(e: RunEstimate | null, text?: string): void {
     etaLine.classList.toggle("r1h-long", !!e && e.seconds > LONG_RUN_S);
     if (e) {
@@ -400,55 +365,6 @@ export function createHarness(options: HarnessOptions): Harness {
       etaLine.textContent = text ?? "";
     }
     syncButtons();
-  }
-  function measureTime(): void {
-    timing = null;
-    if (state === "starting" || state === "running" || state === "paused" || state === "lost") return;
-    const target = timingTarget();
-    if (!target) { showEstimate(null); return; }
-    const known = estimates.get(target.key);
-    if (known) { showEstimate(known); return; }
-    if (timerKey === target.key) return; // already timing these settings
-    stopTimer();
-    root.dataset.eta = "measuring";
-    showEstimate(null, "Timing a few steps on your engine, to say how long this run will take…");
-    let w: Worker;
-    try {
-      w = new Worker(import.meta.resolve("./worker.js"), { type: "module" });
-    } catch {
-      showEstimate(null, "");
-      return;
-    }
-    timer = w;
-    timerKey = target.key;
-    const steps = target.config.steps;
-    w.onmessage = (ev: MessageEvent<FromWorker>) => {
-      if (timer !== w) return;
-      const m = ev.data;
-      if (m.type === "timed") {
-        stopTimer();
-        const e: RunEstimate = {
-          seconds: (m.setupMs + m.msPerStep * Math.max(0, steps - 1)) / 1000,
-          msPerStep: m.msPerStep, timedSteps: m.timedSteps, engine: m.engine,
-        };
-        estimates.set(target.key, e);
-        root.dataset.eta = "ready";
-        if (timingTarget()?.key === target.key) showEstimate(e);
-      } else if (m.type === "error") {
-        stopTimer();
-        root.dataset.eta = "error";
-        showEstimate(null, `Could not time this run beforehand (${m.message}).`);
-      }
-    };
-    w.onerror = (ev: ErrorEvent) => {
-      ev.preventDefault();
-      if (timer !== w) return;
-      stopTimer();
-      root.dataset.eta = "error";
-      showEstimate(null, "");
-    };
-    const msg: ToWorker = { type: "start", job: job.name, config: target.config, backend: runEngine(), mode: "time" };
-    w.postMessage(msg);
   }
   engineSelect.addEventListener("change", scheduleTiming);
 
