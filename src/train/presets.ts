@@ -1,6 +1,9 @@
 // Named configurations. `ci` finishes in minutes on a software adapter (tests
 // use it); `default` is what the lesson pages run.
+import type { EvalConfig } from "../eval/evaluate.js";
+import { DEFAULT_EVAL_CONFIG } from "../eval/evaluate.js";
 import type { GPTConfig } from "../nn/gpt.js";
+import type { SftConfig } from "./sft.js";
 import { vocabSize } from "../tasks/index.js";
 
 export interface PretrainConfig {
@@ -41,4 +44,36 @@ export const PRETRAIN_PRESETS: Record<PresetName, PretrainConfig> = {
 export function pretrainPreset(name: string): PretrainConfig {
   if (!(PRESET_NAMES as readonly string[]).includes(name)) throw new Error(`unknown preset "${name}" (choose ${PRESET_NAMES.join(" or ")})`);
   return structuredClone(PRETRAIN_PRESETS[name as PresetName]);
+}
+
+/** SFT: the loop's settings, and the final evaluation that goes into summary.json. */
+export interface SftPreset {
+  sft: SftConfig;
+  eval: EvalConfig;
+}
+
+export const SFT_PRESETS: Record<PresetName, SftPreset> = {
+  // levels 1–2 only: the ci base model's context (64) holds nothing longer
+  ci: {
+    sft: {
+      granularity: "steps", perLevel: [200, 200], dataSeed: 1, valPerLevel: 16,
+      batchSize: 16, steps: 120, lr: 1e-3, warmupSteps: 10, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
+      evalEvery: 40, evalProblemsPerLevel: 8,
+    },
+    eval: { ...DEFAULT_EVAL_CONFIG, levels: [1, 2], problemsPerLevel: 10, ks: [1, 4] },
+  },
+  // the cold start of data/traces/cold-start-steps.jsonl: 400 traces of each level
+  default: {
+    sft: {
+      granularity: "steps", perLevel: [400, 400, 400, 400, 400], dataSeed: 1, valPerLevel: 40,
+      batchSize: 32, steps: 800, lr: 1e-3, warmupSteps: 50, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
+      evalEvery: 100, evalProblemsPerLevel: 20,
+    },
+    eval: { ...DEFAULT_EVAL_CONFIG },
+  },
+};
+
+export function sftPreset(name: string): SftPreset {
+  if (!(PRESET_NAMES as readonly string[]).includes(name)) throw new Error(`unknown preset "${name}" (choose ${PRESET_NAMES.join(" or ")})`);
+  return structuredClone(SFT_PRESETS[name as PresetName]);
 }

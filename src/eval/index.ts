@@ -1,0 +1,3 @@
+// Scoring models: pass@k, maj@k, format rate, with and without thinking.
+export * from "./metrics.js";
+export * from "./evaluate.js";
