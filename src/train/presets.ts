@@ -19,7 +19,7 @@ export interface PretrainConfig {
   maxGradNorm: number;
   /** evaluate validation loss every this many steps (and at the end) */
   evalEvery: number;
-  /** validation batches per evaluation */
+  /** cap on validation batches per evaluation; the presets' caps cover the whole validation stream (tested) */
   evalBatches: number;
   /** held-out direct questions to score at the end */
   heldoutQuestions: number;
@@ -31,13 +31,13 @@ export type PresetName = (typeof PRESET_NAMES)[number];
 export const PRETRAIN_PRESETS: Record<PresetName, PretrainConfig> = {
   ci: {
     model: { vocabSize, dModel: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, dFF: 64, maxSeqLen: 64, ropeTheta: 10000, tiedHead: true, normEps: 1e-5 },
-    batchSize: 8, seqLen: 48, steps: 300, lr: 3e-3, warmupSteps: 20, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
-    evalEvery: 100, evalBatches: 4, heldoutQuestions: 20,
+    batchSize: 8, seqLen: 64, steps: 300, lr: 3e-3, warmupSteps: 20, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
+    evalEvery: 100, evalBatches: 80, heldoutQuestions: 20,
   },
   default: {
     model: { vocabSize, dModel: 64, nLayers: 3, nHeads: 4, nKvHeads: 2, dFF: 160, maxSeqLen: 128, ropeTheta: 10000, tiedHead: true, normEps: 1e-5 },
     batchSize: 16, seqLen: 96, steps: 1500, lr: 3e-3, warmupSteps: 100, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
-    evalEvery: 100, evalBatches: 8, heldoutQuestions: 100,
+    evalEvery: 100, evalBatches: 32, heldoutQuestions: 100,
   },
 };
 
