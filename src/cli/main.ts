@@ -17,7 +17,9 @@ commands:
 
 common flags: --preset <ci|default> --seed N --out DIR --from CHECKPOINT --backend <auto|webgpu|cpu> --json
   --backend auto (the default) runs WebGPU on a GPU, and the CPU engine where there is no
-  adapter or only a software one such as SwiftShader (the CPU engine is faster there).`;
+  adapter or only a software one such as SwiftShader (the CPU engine is faster there).
+  The CPU engine runs WebAssembly SIMD kernels; --backend cpu-reference runs the plain
+  TypeScript kernels they are tested against (several times slower), to compare.`;
 
 type Command = (argv: string[], print: (s: string) => void) => Promise<number>;
 const COMMANDS: Record<string, Command> = { info, train, eval: evalCommand, sample, bench };

@@ -4,7 +4,7 @@ import { GPT, type GPTConfig } from "../nn/gpt.js";
 import { generate } from "../sample/generate.js";
 import { ANSWER_CLOSE_ID, BOS_ID, EOS_ID, decode, encode } from "../tasks/index.js";
 import { Engine } from "../tensor/engine.js";
-import { createBackendWithReport } from "../tensor/create.js";
+import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { loadModelTensors } from "../train/checkpoint.js";
 import { COMMON_OPTIONS, UsageError, choiceFlag, intFlag, parse } from "./args.js";
 
@@ -28,7 +28,7 @@ export async function sample(argv: string[], print: (s: string) => void): Promis
   const maxNewTokens = intFlag("max-tokens", values["max-tokens"], 80, 1);
   const n = intFlag("n", values.n, 1, 1);
   const seed = intFlag("seed", values.seed, 1);
-  const backendKind = choiceFlag("backend", values.backend, ["webgpu", "cpu", "auto"] as const, "auto");
+  const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
   let promptIds: number[];
   try {
     promptIds = [BOS_ID, ...encode(values.prompt)];

@@ -8,7 +8,7 @@ import { appendMetrics, readConfig, readModel, writeConfig, writeModel, writeSum
 import { decodeSafetensors, encodeSafetensors } from "../io/safetensors.js";
 import type { RunSummary } from "../io/run-record.js";
 import { Engine } from "../tensor/engine.js";
-import { createBackendWithReport } from "../tensor/create.js";
+import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { PretrainRun, type ResumeState } from "../train/pretrain.js";
 import { pretrainPreset, PRESET_NAMES } from "../train/presets.js";
 import { UsageError, COMMON_OPTIONS, parse, intFlag, choiceFlag } from "./args.js";
@@ -26,7 +26,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
   if (stage === "sft") return trainSft(argv, print);
   const preset = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
   const seed = intFlag("seed", values.seed, 1);
-  const backendKind = choiceFlag("backend", values.backend, ["webgpu", "cpu", "auto"] as const, "auto");
+  const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
   const out = values.out;
   if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
   const config = pretrainPreset(preset);
@@ -45,9 +45,8 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     resume = { model: tensors, ...(optimizer ? { optimizer } : {}), step: optimizer ? Number(saved.step ?? 0) : 0 };
   }
 
-  const { backend, report, fallbackReason } = await createBackendWithReport(backendKind);
+  const { backend, fallbackReason, kind, adapter } = await createBackendWithReport(backendKind);
   if (fallbackReason) process.stderr.write(`note: using the CPU engine: ${fallbackReason}\n`);
-  const adapter = report?.available ? [report.vendor, report.architecture, report.description].filter(Boolean).join(" / ") : "cpu";
   const engine = new Engine(backend);
   const started = Date.now();
   let run: PretrainRun | null = null;
@@ -78,7 +77,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     }
     const held = await run.heldoutAccuracy();
     const summary: RunSummary = {
-      command: `r1-lab train pretrain --preset ${preset} --seed ${seed} --backend ${backend.name} --out ${out}${values.steps ? ` --steps ${config.steps}` : ""}${values.from ? ` --from ${values.from}` : ""}`,
+      command: `r1-lab train pretrain --preset ${preset} --seed ${seed} --backend ${kind} --out ${out}${values.steps ? ` --steps ${config.steps}` : ""}${values.from ? ` --from ${values.from}` : ""}`,
       stage: "pretrain", preset, seed, backend: backend.name, adapter,
       wall_s: (Date.now() - started) / 1000,
       params: run.model.parameterCount(),

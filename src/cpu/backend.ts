@@ -1,5 +1,14 @@
-// CpuBackend: the reference implementation of the Backend contract
-// (src/tensor/backend.ts) on typed arrays.
+// CpuBackend: the Backend contract (src/tensor/backend.ts) on the CPU, with two
+// engines behind one class:
+//   - "reference" (the default of `new CpuBackend()`): plain TypeScript kernels
+//     (reference/), float32 or float64 storage; what every other engine is tested
+//     against, and what the float64 gradient checks use;
+//   - "wasm": WebAssembly SIMD kernels (wasm/, built from kernels/wasm/) over one
+//     WebAssembly memory that holds every tensor; what `--backend cpu` runs.
+// This class checks every input and allocates every output; the kernel set does the
+// arithmetic (kernels.ts). On the wasm engine an allocation can grow the memory,
+// which detaches typed-array views taken before it: so each method allocates its
+// outputs first and only then takes the views it passes to a kernel.
 //
 // - precision "f32" stores float tensors in Float32Array (what the GPU does);
 //   "f64" stores them in Float64Array, for finite-difference gradient checks.
@@ -25,27 +34,33 @@ import {
   attentionShape, broadcastShapes, checkDType, checkLive, fmtShape, matmulShape, normAxis, shapeSize,
 } from "../tensor/backend.js";
 import { checkWriteSlice } from "../tensor/strides.js";
-import { attentionBackwardKernel, attentionKernel, ropeKernel } from "./attention.js";
-import { affineKernel, binaryKernel, unaryBackwardKernel, unaryKernel } from "./elementwise.js";
+import { type CpuKernels, referenceKernels } from "./kernels.js";
+import { ropeKernel } from "./reference/attention.js";
 import {
   checkIndexRange, gatherLastKernel, gatherRowsKernel, scatterAddLastKernel, scatterAddRowsKernel, topkKernel,
-} from "./indexing.js";
-import { copyAxisBlock, permuteKernel, splitAt } from "./layout.js";
-import { batchedGemm } from "./matmul.js";
-import { adamwKernel, clipCoefficientValue, sumSquaresKernel } from "./optim.js";
-import { reduceKernel, sumToKernel } from "./reduce.js";
-import {
-  crossEntropyBackwardKernel, crossEntropyKernel, rmsnormBackwardKernel, rmsnormKernel, softmaxBackwardKernel,
-  softmaxKernel,
-} from "./rows.js";
+} from "./reference/indexing.js";
+import { copyAxisBlock, permuteKernel, splitAt } from "./reference/layout.js";
+import { clipCoefficientValue } from "./reference/optim.js";
+import { reduceKernel, sumToKernel } from "./reference/reduce.js";
 import { CpuStorage, CpuTensor } from "./tensor.js";
+import type { WasmEngine } from "./wasm/engine.js";
 
 export type CpuPrecision = "f32" | "f64";
 
 export interface CpuBackendOptions {
-  /** storage for float tensors: Float32Array ("f32", default) or Float64Array ("f64") */
+  /** storage for float tensors: Float32Array ("f32", default) or Float64Array ("f64"; reference engine only) */
   precision?: CpuPrecision;
+  /**
+   * The WebAssembly engine to run on (from createWasmEngine / createWasmEngineSync in
+   * wasm/engine.ts); without one, the reference kernels run on plain typed arrays.
+   * `createCpuBackend()` (index.ts) makes the right one for you.
+   */
+  wasm?: WasmEngine;
 }
+
+/** F(t): the float view of a tensor, taken after the op's allocations (see the header) */
+const F = (t: CpuTensor): FloatArray => t.data as FloatArray;
+const I = (t: CpuTensor): Int32Array => t.data as Int32Array;
 
 const MAX_RANK = 6;
 
@@ -57,6 +72,10 @@ export class CpuBackend implements Backend {
   readonly name = "cpu" as const;
   readonly description: string;
   readonly precision: CpuPrecision;
+  /** "reference" or "wasm-simd" */
+  readonly engine: string;
+  private readonly k: CpuKernels;
+  private readonly wasm: WasmEngine | null;
 
   // Live tensors are not tracked (a tensor the caller drops without free() is
   // simply garbage-collected); destroy() flips this flag instead, which makes
@@ -71,7 +90,11 @@ export class CpuBackend implements Backend {
     if (this.precision !== "f32" && this.precision !== "f64") {
       throw new Error(`CpuBackend: precision must be "f32" or "f64", got ${String(this.precision)}`);
     }
-    this.description = this.precision === "f64" ? "CPU (float64)" : "CPU (float32)";
+    this.wasm = opts.wasm ?? null;
+    if (this.wasm && this.precision !== "f32") throw new Error("CpuBackend: the WebAssembly engine stores float32 only");
+    this.k = this.wasm ? this.wasm.kernels : referenceKernels;
+    this.engine = this.k.name;
+    this.description = this.wasm ? "CPU (WebAssembly SIMD, float32)" : this.precision === "f64" ? "CPU (float64)" : "CPU (float32)";
   }
 
   // ---- internals ---------------------------------------------------------------
@@ -89,18 +112,36 @@ export class CpuBackend implements Backend {
     return this.precision === "f64" ? new Float64Array(n) : new Float32Array(n);
   }
 
-  private alloc(op: string, shape: Shape, dtype: DType): CpuTensor {
+  /**
+   * A new tensor. Its elements are zero unless `overwrite` says the op's kernel
+   * writes every one of them (the wasm heap reuses blocks, so zeroing costs a pass).
+   */
+  private alloc(op: string, shape: Shape, dtype: DType, overwrite = false): CpuTensor {
     if (this._destroyed) throw new Error(`${op}: the CPU backend was destroyed`);
     this.checkShape(op, shape);
-    const storage = new CpuStorage(this.newArray(shapeSize(shape), dtype));
+    const n = shapeSize(shape);
+    const storage = this.wasm ? this.wasm.heap.storage(n, dtype, !overwrite) : new CpuStorage(this.newArray(n, dtype));
     const t = new CpuTensor(this, shape, dtype, storage);
     this.counters.liveBytes += storage.byteLength;
     return t;
   }
 
-  private allocF(op: string, shape: Shape): { t: CpuTensor; d: FloatArray } {
-    const t = this.alloc(op, shape, "f32");
-    return { t, d: t.data as FloatArray };
+  private allocF(op: string, shape: Shape, overwrite = false): CpuTensor {
+    return this.alloc(op, shape, "f32", overwrite);
+  }
+
+  /** a live f32 tensor of this backend */
+  private f32(op: string, x: RawTensor, what = "input"): CpuTensor {
+    const t = this.cpu(op, x);
+    checkDType(op, t, "f32", what);
+    return t;
+  }
+
+  /** a live i32 tensor of this backend */
+  private i32(op: string, x: RawTensor, what = "indices"): CpuTensor {
+    const t = this.cpu(op, x);
+    checkDType(op, t, "i32", what);
+    return t;
   }
 
   /** a live tensor of this backend */
@@ -110,20 +151,6 @@ export class CpuBackend implements Backend {
     if (this._destroyed) throw new FreedTensorError(`${op}: the CPU backend was destroyed`);
     checkLive(op, x);
     return x;
-  }
-
-  /** data of a live f32 tensor */
-  private fdata(op: string, x: RawTensor, what = "input"): FloatArray {
-    const t = this.cpu(op, x);
-    checkDType(op, t, "f32", what);
-    return t.data as FloatArray;
-  }
-
-  /** data of a live i32 tensor */
-  private idata(op: string, x: RawTensor, what = "indices"): Int32Array {
-    const t = this.cpu(op, x);
-    checkDType(op, t, "i32", what);
-    return t.data as Int32Array;
   }
 
   private count(flops: number): void {
@@ -202,12 +229,13 @@ export class CpuBackend implements Backend {
   }
 
   stats(): BackendStats {
-    return { ...this.counters, pooledBytes: this.counters.liveBytes };
+    const pooled = this.wasm ? this.wasm.heap.capacity : this.counters.liveBytes;
+    return { ...this.counters, pooledBytes: pooled };
   }
 
   resetStats(): void {
     const live = this.counters.liveBytes;
-    this.counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, liveBytes: live, pooledBytes: live, flops: 0 };
+    this.counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, liveBytes: live, pooledBytes: 0, flops: 0 };
   }
 
   get destroyed(): boolean {
@@ -222,40 +250,40 @@ export class CpuBackend implements Backend {
   // ---- dense math ----------------------------------------------------------------
 
   matmul(a: RawTensor, b: RawTensor, opts: MatmulOptions = {}): RawTensor {
-    const ad = this.fdata("matmul", a, "a");
-    const bd = this.fdata("matmul", b, "b");
+    const ad = this.f32("matmul", a, "a");
+    const bd = this.f32("matmul", b, "b");
     const s = matmulShape(a.shape, b.shape, opts);
-    const { t, d } = this.allocF("matmul", s.outShape);
+    const t = this.allocF("matmul", s.outShape, true);
     const { M, N, K } = s;
-    batchedGemm(ad, bd, d, s.batchCount, M, N, K, !!opts.transA, !!opts.transB, s.aShared, s.bShared);
+    this.k.batchedGemm(F(ad), F(bd), F(t), s.batchCount, M, N, K, !!opts.transA, !!opts.transB, s.aShared, s.bShared);
     this.count(2 * s.batchCount * M * N * K);
     return t;
   }
 
   binary(op: BinaryOp, a: RawTensor, b: RawTensor): RawTensor {
     if (!BINARY_OPS.includes(op)) throw new Error(`binary: unknown op ${String(op)}`);
-    const ad = this.fdata(op, a, "a");
-    const bd = this.fdata(op, b, "b");
+    const ad = this.f32(op, a, "a");
+    const bd = this.f32(op, b, "b");
     const shape = broadcastShapes(op, a.shape, b.shape);
-    const { t, d } = this.allocF(op, shape);
-    binaryKernel(op, ad, a.shape, bd, b.shape, d, shape);
+    const t = this.allocF(op, shape, true);
+    this.k.binary(op, F(ad), a.shape, F(bd), b.shape, F(t), shape);
     this.count(t.size);
     return t;
   }
 
   affine(x: RawTensor, alpha: number, beta: number): RawTensor {
-    const xd = this.fdata("affine", x);
-    const { t, d } = this.allocF("affine", x.shape);
-    affineKernel(xd, alpha, beta, d);
+    const xd = this.f32("affine", x);
+    const t = this.allocF("affine", x.shape, true);
+    this.k.affine(F(xd), alpha, beta, F(t));
     this.count(t.size);
     return t;
   }
 
   unary(op: UnaryOp, x: RawTensor): RawTensor {
     if (!UNARY_OPS.includes(op)) throw new Error(`unary: unknown op ${String(op)}`);
-    const xd = this.fdata(op, x);
-    const { t, d } = this.allocF(op, x.shape);
-    unaryKernel(op, xd, d);
+    const xd = this.f32(op, x);
+    const t = this.allocF(op, x.shape, true);
+    this.k.unary(op, F(xd), F(t));
     this.count(t.size);
     return t;
   }
@@ -263,11 +291,11 @@ export class CpuBackend implements Backend {
   unaryBackward(op: UnaryOp, x: RawTensor, dy: RawTensor): RawTensor {
     const name = `unaryBackward(${op})`;
     if (!UNARY_OPS.includes(op)) throw new Error(`unaryBackward: unknown op ${String(op)}`);
-    const xd = this.fdata(name, x, "x");
-    const gd = this.fdata(name, dy, "dy");
+    const xd = this.f32(name, x, "x");
+    const gd = this.f32(name, dy, "dy");
     this.expectShape(name, "dy", dy.shape, x.shape, `x has shape ${fmtShape(x.shape)}`);
-    const { t, d } = this.allocF(name, x.shape);
-    unaryBackwardKernel(op, xd, gd, d);
+    const t = this.allocF(name, x.shape, true);
+    this.k.unaryBackward(op, F(xd), F(gd), F(t));
     this.count(t.size);
     return t;
   }
@@ -275,19 +303,19 @@ export class CpuBackend implements Backend {
   reduce(op: ReduceOp, x: RawTensor, axis: number): RawTensor {
     const name = `reduce(${op})`;
     if (op !== "sum" && op !== "mean" && op !== "max") throw new Error(`reduce: unknown op ${String(op)}`);
-    const xd = this.fdata(name, x);
+    const xd = this.f32(name, x);
     const ax = normAxis(name, axis, x.shape.length);
     const { outer, n, inner } = splitAt(x.shape, ax);
     if (n === 0) throw new ShapeError(`${name}: cannot reduce over an empty axis ${ax} of shape ${fmtShape(x.shape)}`);
     const outShape = x.shape.map((dim, i) => (i === ax ? 1 : dim));
-    const { t, d } = this.allocF(name, outShape);
-    reduceKernel(op, xd, outer, n, inner, d);
+    const t = this.allocF(name, outShape);
+    reduceKernel(op, F(xd), outer, n, inner, F(t));
     this.count(x.size);
     return t;
   }
 
   sumTo(x: RawTensor, shape: Shape): RawTensor {
-    const xd = this.fdata("sumTo", x);
+    const xd = this.f32("sumTo", x);
     this.checkShape("sumTo", shape);
     const xs = x.shape;
     const bad = () => new ShapeError(`sumTo: shape ${fmtShape(xs)} cannot be summed to ${fmtShape(shape)} (it is not a shape ${fmtShape(xs)} was broadcast from)`);
@@ -296,8 +324,8 @@ export class CpuBackend implements Backend {
     for (let i = 0; i < shape.length; i++) {
       if (shape[i] !== xs[off + i] && shape[i] !== 1) throw bad();
     }
-    const { t, d } = this.allocF("sumTo", shape);
-    sumToKernel(xd, xs, shape, d);
+    const t = this.allocF("sumTo", shape);
+    sumToKernel(F(xd), xs, shape, F(t));
     this.count(x.size);
     return t;
   }
@@ -320,10 +348,10 @@ export class CpuBackend implements Backend {
   }
 
   private softmaxImpl(op: string, x: RawTensor, log: boolean): RawTensor {
-    const xd = this.fdata(op, x);
+    const xd = this.f32(op, x);
     const { rows, n } = this.rowsOf(op, x);
-    const { t, d } = this.allocF(op, x.shape);
-    softmaxKernel(xd, rows, n, d, log);
+    const t = this.allocF(op, x.shape, true);
+    this.k.softmax(F(xd), rows, n, F(t), log);
     this.count(x.size);
     return t;
   }
@@ -337,20 +365,20 @@ export class CpuBackend implements Backend {
   }
 
   private softmaxBackwardImpl(op: string, y: RawTensor, dy: RawTensor, log: boolean): RawTensor {
-    const yd = this.fdata(op, y, "y");
-    const gd = this.fdata(op, dy, "dy");
+    const yd = this.f32(op, y, "y");
+    const gd = this.f32(op, dy, "dy");
     this.expectShape(op, "dy", dy.shape, y.shape, `y has shape ${fmtShape(y.shape)}`);
     const { rows, n } = this.rowsOf(op, y);
-    const { t, d } = this.allocF(op, y.shape);
-    softmaxBackwardKernel(yd, gd, rows, n, d, log);
+    const t = this.allocF(op, y.shape, true);
+    this.k.softmaxBackward(F(yd), F(gd), rows, n, F(t), log);
     this.count(y.size);
     return t;
   }
 
   private ceCheck(op: string, logits: RawTensor, targets: RawTensor, mask: RawTensor | null) {
-    const ld = this.fdata(op, logits, "logits");
-    const td = this.idata(op, targets, "targets");
-    const md = mask === null ? null : this.fdata(op, mask, "mask");
+    const ld = this.f32(op, logits, "logits");
+    const td = this.i32(op, targets, "targets");
+    const md = mask === null ? null : this.f32(op, mask, "mask");
     const { rows, n: V } = this.rowsOf(op, logits);
     const rowShape = logits.shape.slice(0, -1);
     if (!sameShape(targets.shape, rowShape)) {
@@ -359,8 +387,9 @@ export class CpuBackend implements Backend {
     if (mask !== null && !sameShape(mask.shape, rowShape)) {
       throw new ShapeError(`${op}: logits ${fmtShape(logits.shape)} and mask ${fmtShape(mask.shape)} disagree (mask must be ${fmtShape(rowShape)})`);
     }
+    const tv = I(td);
     for (let r = 0; r < rows; r++) {
-      const v = td[r]!;
+      const v = tv[r]!;
       if (v < 0 || v >= V) throw new RangeError(`${op}: target ${v} of row ${r} is out of range for ${V} classes (valid: 0..${V - 1})`);
     }
     return { ld, td, md, rows, V, rowShape };
@@ -369,11 +398,11 @@ export class CpuBackend implements Backend {
   crossEntropy(logits: RawTensor, targets: RawTensor, mask: RawTensor | null): { loss: RawTensor; lse: RawTensor } {
     const op = "crossEntropy";
     const { ld, td, md, rows, V, rowShape } = this.ceCheck(op, logits, targets, mask);
-    const loss = this.allocF(op, rowShape);
-    const lse = this.allocF(op, rowShape);
-    crossEntropyKernel(ld, td, md, rows, V, loss.d, lse.d);
+    const loss = this.allocF(op, rowShape, true);
+    const lse = this.allocF(op, rowShape, true);
+    this.k.crossEntropy(F(ld), I(td), md ? F(md) : null, rows, V, F(loss), F(lse));
     this.count(rows * V);
-    return { loss: loss.t, lse: lse.t };
+    return { loss, lse };
   }
 
   crossEntropyBackward(
@@ -381,74 +410,74 @@ export class CpuBackend implements Backend {
   ): RawTensor {
     const op = "crossEntropyBackward";
     const { ld, td, md, rows, V, rowShape } = this.ceCheck(op, logits, targets, mask);
-    const sd = this.fdata(op, lse, "lse");
-    const gd = this.fdata(op, dloss, "dloss");
+    const sd = this.f32(op, lse, "lse");
+    const gd = this.f32(op, dloss, "dloss");
     this.expectShape(op, "lse", lse.shape, rowShape, `logits have shape ${fmtShape(logits.shape)}`);
     this.expectShape(op, "dloss", dloss.shape, rowShape, `logits have shape ${fmtShape(logits.shape)}`);
-    const { t, d } = this.allocF(op, logits.shape);
-    crossEntropyBackwardKernel(ld, td, md, sd, gd, rows, V, d);
+    const t = this.allocF(op, logits.shape, true);
+    this.k.crossEntropyBackward(F(ld), I(td), md ? F(md) : null, F(sd), F(gd), rows, V, F(t));
     this.count(rows * V);
     return t;
   }
 
   rmsnorm(x: RawTensor, w: RawTensor, eps: number): { y: RawTensor; rstd: RawTensor } {
     const op = "rmsnorm";
-    const xd = this.fdata(op, x, "x");
-    const wd = this.fdata(op, w, "w");
+    const xd = this.f32(op, x, "x");
+    const wd = this.f32(op, w, "w");
     const { rows, n: D } = this.rowsOf(op, x);
     this.expectShape(op, "w", w.shape, [D], `x has shape ${fmtShape(x.shape)} (w must be [${D}])`);
-    const y = this.allocF(op, x.shape);
-    const rstd = this.allocF(op, x.shape.slice(0, -1));
-    rmsnormKernel(xd, wd, eps, rows, D, y.d, rstd.d);
+    const y = this.allocF(op, x.shape, true);
+    const rstd = this.allocF(op, x.shape.slice(0, -1), true);
+    this.k.rmsnorm(F(xd), F(wd), eps, rows, D, F(y), F(rstd));
     this.count(x.size);
-    return { y: y.t, rstd: rstd.t };
+    return { y, rstd };
   }
 
   rmsnormBackward(x: RawTensor, w: RawTensor, rstd: RawTensor, dy: RawTensor): { dx: RawTensor; dw: RawTensor } {
     const op = "rmsnormBackward";
-    const xd = this.fdata(op, x, "x");
-    const wd = this.fdata(op, w, "w");
-    const rd = this.fdata(op, rstd, "rstd");
-    const gd = this.fdata(op, dy, "dy");
+    const xd = this.f32(op, x, "x");
+    const wd = this.f32(op, w, "w");
+    const rd = this.f32(op, rstd, "rstd");
+    const gd = this.f32(op, dy, "dy");
     const { rows, n: D } = this.rowsOf(op, x);
     const ref = `x has shape ${fmtShape(x.shape)}`;
     this.expectShape(op, "w", w.shape, [D], ref);
     this.expectShape(op, "rstd", rstd.shape, x.shape.slice(0, -1), ref);
     this.expectShape(op, "dy", dy.shape, x.shape, ref);
-    const dx = this.allocF(op, x.shape);
-    const dw = this.allocF(op, [D]);
-    rmsnormBackwardKernel(xd, wd, rd, gd, rows, D, dx.d, dw.d);
+    const dx = this.allocF(op, x.shape, true);
+    const dw = this.allocF(op, [D], true);
+    this.k.rmsnormBackward(F(xd), F(wd), F(rd), F(gd), rows, D, F(dx), F(dw));
     this.count(x.size);
-    return { dx: dx.t, dw: dw.t };
+    return { dx, dw };
   }
 
   // ---- indexing ----------------------------------------------------------------------
 
   gatherRows(table: RawTensor, idx: RawTensor): RawTensor {
     const op = "gatherRows";
-    const td = this.fdata(op, table, "table");
-    const id = this.idata(op, idx, "idx");
+    const td = this.f32(op, table, "table");
+    const id = this.i32(op, idx, "idx");
     if (table.shape.length !== 2) throw new ShapeError(`${op}: table must be [V, D], got ${fmtShape(table.shape)} (idx ${fmtShape(idx.shape)})`);
     const [V, D] = table.shape as [number, number];
-    checkIndexRange(op, id, V, `a table of ${V} rows`);
-    const { t, d } = this.allocF(op, [...idx.shape, D]);
-    gatherRowsKernel(td, id, D, d);
+    checkIndexRange(op, I(id), V, `a table of ${V} rows`);
+    const t = this.allocF(op, [...idx.shape, D]);
+    gatherRowsKernel(F(td), I(id), D, F(t));
     this.count(t.size);
     return t;
   }
 
   scatterAddRows(src: RawTensor, idx: RawTensor, rows: number): RawTensor {
     const op = "scatterAddRows";
-    const sd = this.fdata(op, src, "src");
-    const id = this.idata(op, idx, "idx");
+    const sd = this.f32(op, src, "src");
+    const id = this.i32(op, idx, "idx");
     if (!Number.isInteger(rows) || rows < 1) throw new ShapeError(`${op}: rows must be a positive integer, got ${rows}`);
     if (src.shape.length !== idx.shape.length + 1 || !sameShape(src.shape.slice(0, -1), idx.shape)) {
       throw new ShapeError(`${op}: src ${fmtShape(src.shape)} must be [...idx.shape, D] for idx ${fmtShape(idx.shape)}`);
     }
     const D = src.shape[src.shape.length - 1]!;
-    checkIndexRange(op, id, rows, `${rows} rows`);
-    const { t, d } = this.allocF(op, [rows, D]);
-    scatterAddRowsKernel(sd, id, D, rows, d);
+    checkIndexRange(op, I(id), rows, `${rows} rows`);
+    const t = this.allocF(op, [rows, D]);
+    scatterAddRowsKernel(F(sd), I(id), D, rows, F(t));
     this.count(src.size);
     return t;
   }
@@ -463,44 +492,44 @@ export class CpuBackend implements Backend {
 
   gatherLast(x: RawTensor, idx: RawTensor): RawTensor {
     const op = "gatherLast";
-    const xd = this.fdata(op, x, "x");
-    const id = this.idata(op, idx, "idx");
+    const xd = this.f32(op, x, "x");
+    const id = this.i32(op, idx, "idx");
     const { R, k } = this.lastAxisPair(op, x.shape, idx.shape, "x");
     const E = x.shape[x.shape.length - 1]!;
-    checkIndexRange(op, id, E, `a last axis of size ${E}`);
-    const { t, d } = this.allocF(op, idx.shape);
-    gatherLastKernel(xd, id, R, E, k, d);
+    checkIndexRange(op, I(id), E, `a last axis of size ${E}`);
+    const t = this.allocF(op, idx.shape);
+    gatherLastKernel(F(xd), I(id), R, E, k, F(t));
     this.count(t.size);
     return t;
   }
 
   scatterAddLast(src: RawTensor, idx: RawTensor, E: number): RawTensor {
     const op = "scatterAddLast";
-    const sd = this.fdata(op, src, "src");
-    const id = this.idata(op, idx, "idx");
+    const sd = this.f32(op, src, "src");
+    const id = this.i32(op, idx, "idx");
     if (!Number.isInteger(E) || E < 1) throw new ShapeError(`${op}: E must be a positive integer, got ${E}`);
     if (!sameShape(src.shape, idx.shape) || src.shape.length < 1) {
       throw new ShapeError(`${op}: src ${fmtShape(src.shape)} and idx ${fmtShape(idx.shape)} must have the same shape (rank ≥ 1)`);
     }
     const { R, k } = this.lastAxisPair(op, src.shape, idx.shape, "src");
-    checkIndexRange(op, id, E, `a last axis of size ${E}`);
-    const { t, d } = this.allocF(op, [...src.shape.slice(0, -1), E]);
-    scatterAddLastKernel(sd, id, R, E, k, d);
+    checkIndexRange(op, I(id), E, `a last axis of size ${E}`);
+    const t = this.allocF(op, [...src.shape.slice(0, -1), E]);
+    scatterAddLastKernel(F(sd), I(id), R, E, k, F(t));
     this.count(src.size);
     return t;
   }
 
   topk(x: RawTensor, k: number): { values: RawTensor; indices: RawTensor } {
     const op = "topk";
-    const xd = this.fdata(op, x);
+    const xd = this.f32(op, x);
     const { rows, n: E } = this.rowsOf(op, x);
     if (!Number.isInteger(k) || k < 1 || k > E) throw new ShapeError(`${op}: k = ${k} must be in 1..${E} for shape ${fmtShape(x.shape)}`);
     const outShape = [...x.shape.slice(0, -1), k];
     const values = this.allocF(op, outShape);
     const indices = this.alloc(op, outShape, "i32");
-    topkKernel(xd, rows, E, k, values.d, indices.data as Int32Array);
+    topkKernel(F(xd), rows, E, k, F(values), indices.data as Int32Array);
     this.count(x.size);
-    return { values: values.t, indices };
+    return { values, indices };
   }
 
   // ---- layout ------------------------------------------------------------------------
@@ -575,93 +604,93 @@ export class CpuBackend implements Backend {
 
   rope(x: RawTensor, opts: RopeOptions): RawTensor {
     const op = "rope";
-    const xd = this.fdata(op, x);
+    const xd = this.f32(op, x);
     if (x.shape.length !== 4) throw new ShapeError(`${op}: x must be [B, T, H, D], got ${fmtShape(x.shape)}`);
     const [B, T, H, D] = x.shape as [number, number, number, number];
     if (D % 2 !== 0) throw new ShapeError(`${op}: head size D must be even, got shape ${fmtShape(x.shape)}`);
-    const { t, d } = this.allocF(op, x.shape);
-    ropeKernel(xd, B, T, H, D, opts.pos0, opts.theta, opts.inverse, d);
+    const t = this.allocF(op, x.shape);
+    ropeKernel(F(xd), B, T, H, D, opts.pos0, opts.theta, opts.inverse, F(t));
     this.count(t.size);
     return t;
   }
 
   attention(q: RawTensor, k: RawTensor, v: RawTensor, opts: AttentionOptions): { out: RawTensor; lse: RawTensor } {
     const op = "attention";
-    const qd = this.fdata(op, q, "q");
-    const kd = this.fdata(op, k, "k");
-    const vd = this.fdata(op, v, "v");
+    const qd = this.f32(op, q, "q");
+    const kd = this.f32(op, k, "k");
+    const vd = this.f32(op, v, "v");
     const dims = attentionShape(q.shape, k.shape, v.shape, opts);
-    const keyStart = opts.keyStart ? this.idata(op, opts.keyStart, "keyStart") : null;
+    const keyStart = opts.keyStart ? this.i32(op, opts.keyStart, "keyStart") : null;
     const { B, Tq, Hq, Dv, Tk, D } = dims;
-    const out = this.allocF(op, [B, Tq, Hq, Dv]);
-    const lse = this.allocF(op, [B, Tq, Hq]);
-    attentionKernel(qd, kd, vd, dims, opts.scale, opts.causal, keyStart, out.d, lse.d);
+    const out = this.allocF(op, [B, Tq, Hq, Dv], true);
+    const lse = this.allocF(op, [B, Tq, Hq], true);
+    this.k.attention(F(qd), F(kd), F(vd), dims, opts.scale, opts.causal, keyStart ? I(keyStart) : null, F(out), F(lse));
     this.count(2 * B * Hq * Tq * Tk * (D + Dv));
-    return { out: out.t, lse: lse.t };
+    return { out, lse };
   }
 
   attentionBackward(
     q: RawTensor, k: RawTensor, v: RawTensor, out: RawTensor, lse: RawTensor, dout: RawTensor, opts: AttentionOptions,
   ): { dq: RawTensor; dk: RawTensor; dv: RawTensor } {
     const op = "attentionBackward";
-    const qd = this.fdata(op, q, "q");
-    const kd = this.fdata(op, k, "k");
-    const vd = this.fdata(op, v, "v");
-    const od = this.fdata(op, out, "out");
-    const ld = this.fdata(op, lse, "lse");
-    const gd = this.fdata(op, dout, "dout");
+    const qd = this.f32(op, q, "q");
+    const kd = this.f32(op, k, "k");
+    const vd = this.f32(op, v, "v");
+    const od = this.f32(op, out, "out");
+    const ld = this.f32(op, lse, "lse");
+    const gd = this.f32(op, dout, "dout");
     const dims = attentionShape(q.shape, k.shape, v.shape, opts);
-    const keyStart = opts.keyStart ? this.idata(op, opts.keyStart, "keyStart") : null;
+    const keyStart = opts.keyStart ? this.i32(op, opts.keyStart, "keyStart") : null;
     const { B, Tq, Hq, Dv, Tk, D } = dims;
     const ref = `q ${fmtShape(q.shape)}, v ${fmtShape(v.shape)}`;
     this.expectShape(op, "out", out.shape, [B, Tq, Hq, Dv], `${ref} need [${B}, ${Tq}, ${Hq}, ${Dv}]`);
     this.expectShape(op, "dout", dout.shape, [B, Tq, Hq, Dv], `${ref} need [${B}, ${Tq}, ${Hq}, ${Dv}]`);
     this.expectShape(op, "lse", lse.shape, [B, Tq, Hq], `${ref} need [${B}, ${Tq}, ${Hq}]`);
-    const dq = this.allocF(op, q.shape);
-    const dk = this.allocF(op, k.shape);
-    const dv = this.allocF(op, v.shape);
-    attentionBackwardKernel(qd, kd, vd, od, ld, gd, dims, opts.scale, opts.causal, keyStart, dq.d, dk.d, dv.d);
+    const dq = this.allocF(op, q.shape, true);
+    const dk = this.allocF(op, k.shape, true);
+    const dv = this.allocF(op, v.shape, true);
+    this.k.attentionBackward(F(qd), F(kd), F(vd), F(od), F(ld), F(gd), dims, opts.scale, opts.causal, keyStart ? I(keyStart) : null, F(dq), F(dk), F(dv));
     this.count(2 * B * Hq * Tq * Tk * (3 * D + 2 * Dv));
-    return { dq: dq.t, dk: dk.t, dv: dv.t };
+    return { dq, dk, dv };
   }
 
   // ---- optimiser ------------------------------------------------------------------------------
 
   sumSquares(xs: readonly RawTensor[]): RawTensor {
     const op = "sumSquares";
-    const arrays = xs.map((x) => this.fdata(op, x));
-    const { t, d } = this.allocF(op, [1]);
-    d[0] = sumSquaresKernel(arrays);
+    const arrays = xs.map((x) => this.f32(op, x));
+    const t = this.allocF(op, [1]);
+    F(t)[0] = this.k.sumSquares(arrays.map(F));
     let n = 0;
-    for (const a of arrays) n += a.length;
+    for (const a of arrays) n += a.size;
     this.count(n);
     return t;
   }
 
   clipCoefficient(sumSq: RawTensor, maxNorm: number): RawTensor {
     const op = "clipCoefficient";
-    const sd = this.fdata(op, sumSq, "sumSq");
+    const sd = this.f32(op, sumSq, "sumSq");
     if (sumSq.size !== 1) throw new ShapeError(`${op}: sumSq must hold one value, got shape ${fmtShape(sumSq.shape)}`);
-    const { t, d } = this.allocF(op, [1]);
-    d[0] = clipCoefficientValue(sd[0]!, maxNorm);
+    const t = this.allocF(op, [1]);
+    F(t)[0] = clipCoefficientValue(F(sd)[0]!, maxNorm);
     this.count(1);
     return t;
   }
 
   adamw(param: RawTensor, grad: RawTensor, m: RawTensor, v: RawTensor, hyper: AdamWHyper, coef: RawTensor): void {
     const op = "adamw";
-    const pd = this.fdata(op, param, "param");
-    const gd = this.fdata(op, grad, "grad");
-    const md = this.fdata(op, m, "m");
-    const vd = this.fdata(op, v, "v");
-    const cd = this.fdata(op, coef, "coef");
+    const pd = this.f32(op, param, "param");
+    const gd = this.f32(op, grad, "grad");
+    const md = this.f32(op, m, "m");
+    const vd = this.f32(op, v, "v");
+    const cd = this.f32(op, coef, "coef");
     const ref = `param has shape ${fmtShape(param.shape)}`;
     this.expectShape(op, "grad", grad.shape, param.shape, ref);
     this.expectShape(op, "m", m.shape, param.shape, ref);
     this.expectShape(op, "v", v.shape, param.shape, ref);
     if (coef.size !== 1) throw new ShapeError(`${op}: coef must hold one value, got shape ${fmtShape(coef.shape)}`);
     if (!(hyper.step >= 1)) throw new RangeError(`${op}: step is 1-based, got ${hyper.step}`);
-    adamwKernel(pd, gd, md, vd, hyper, cd[0]!);
+    this.k.adamw(F(pd), F(gd), F(md), F(vd), hyper, F(cd)[0]!);
     this.count(param.size);
   }
 }

@@ -206,7 +206,7 @@ describe("the Pretrain page's pieces", () => {
       ["Block", excerptFrom(read("nn/gpt.ts"), /^export class Block /)],
       ["GPT.forward", excerptMethod(read("nn/gpt.ts"), /^export class GPT /, "forward")],
       ["attention forward", excerptMethod(read("nn/attention.ts"), /^export class CausalSelfAttention /, "forward")],
-      ["ropeKernel", excerpt(read("cpu/attention.ts"), "ropeKernel")],
+      ["ropeKernel", excerpt(read("cpu/reference/attention.ts"), "ropeKernel")],
       ["RMSNorm", excerptFrom(read("nn/layers.ts"), /^export class RMSNorm /)],
       ["SwiGLU", excerptFrom(read("nn/layers.ts"), /^export class SwiGLU /)],
       ["PretrainRun.next", excerptMethod(read("train/pretrain.ts"), /^export class PretrainRun /, "next")],

@@ -1,7 +1,7 @@
 // Row ops over the last axis: softmax, log-softmax, fused cross-entropy, RMSNorm,
 // and their backward rules. Row sums accumulate in float64.
 
-import type { FloatArray } from "../tensor/backend.js";
+import type { FloatArray } from "../../tensor/backend.js";
 
 export function softmaxKernel(x: FloatArray, rows: number, n: number, out: FloatArray, log: boolean): void {
   for (let r = 0; r < rows; r++) {

@@ -14,7 +14,7 @@
 // the raw (Float32Array | Float64Array) inputs. Sums accumulate in float64 and
 // are rounded once when stored.
 
-import type { FloatArray } from "../tensor/backend.js";
+import type { FloatArray } from "../../tensor/backend.js";
 
 let packA: Float64Array = new Float64Array(0);
 let packB: Float64Array = new Float64Array(0);

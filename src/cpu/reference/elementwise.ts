@@ -1,8 +1,8 @@
 // Elementwise kernels: broadcasting binary ops, affine, unary ops and their
 // derivatives. Every kernel switches on the op once, outside its loops.
 
-import type { BinaryOp, FloatArray, Shape, UnaryOp } from "../tensor/backend.js";
-import { broadcastStrides, coalesce } from "../tensor/strides.js";
+import type { BinaryOp, FloatArray, Shape, UnaryOp } from "../../tensor/backend.js";
+import { broadcastStrides, coalesce } from "../../tensor/strides.js";
 
 /** √(2/π), the constant of the tanh approximation of GELU */
 export const GELU_C = Math.sqrt(2 / Math.PI);

@@ -2,7 +2,7 @@
 // (forward and backward), with grouped-query attention, causal masking, a
 // KV-cache length and left padding (keyStart). Accumulation is in float64.
 
-import type { FloatArray } from "../tensor/backend.js";
+import type { FloatArray } from "../../tensor/backend.js";
 
 /**
  * Rotary embedding on x [B, T, H, D], half-split pairs (x[i], x[i + D/2]):

@@ -1,7 +1,7 @@
 // Layout kernels: permute, slice, concat, writeSlice. They work on any dtype.
 
-import type { HostArray, Shape } from "../tensor/backend.js";
-import { coalesce } from "../tensor/strides.js";
+import type { HostArray, Shape } from "../../tensor/backend.js";
+import { coalesce } from "../../tensor/strides.js";
 
 /** out.shape[i] = shape[perm[i]]; out contiguous */
 export function permuteKernel(x: HostArray, shape: Shape, perm: readonly number[], out: HostArray): void {

@@ -1,8 +1,8 @@
 // Reductions: reduce over one axis (kept with size 1) and sumTo (the gradient of
 // broadcasting). Sums accumulate in float64.
 
-import type { FloatArray, ReduceOp, Shape } from "../tensor/backend.js";
-import { coalesce } from "../tensor/strides.js";
+import type { FloatArray, ReduceOp, Shape } from "../../tensor/backend.js";
+import { coalesce } from "../../tensor/strides.js";
 
 /** x viewed as [outer, n, inner]; out is [outer, 1, inner] */
 export function reduceKernel(op: ReduceOp, x: FloatArray, outer: number, n: number, inner: number, out: FloatArray): void {

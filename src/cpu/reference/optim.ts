@@ -1,6 +1,6 @@
 // Optimiser kernels: global gradient norm, clip coefficient, fused AdamW.
 
-import type { AdamWHyper, FloatArray } from "../tensor/backend.js";
+import type { AdamWHyper, FloatArray } from "../../tensor/backend.js";
 
 export function sumSquaresKernel(xs: readonly FloatArray[]): number {
   let s = 0;

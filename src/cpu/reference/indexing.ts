@@ -3,7 +3,7 @@
 // backend is the reference, and an out-of-range id should fail loudly with the
 // position of the bad index rather than read garbage.
 
-import type { FloatArray } from "../tensor/backend.js";
+import type { FloatArray } from "../../tensor/backend.js";
 
 export function checkIndexRange(op: string, idx: Int32Array, limit: number, what: string): void {
   for (let i = 0; i < idx.length; i++) {
