@@ -45,12 +45,12 @@ const visible = (s: string) => s.replace(/ /g, "␣").replace(/\n/g, "⏎");
 /**
  * One trace as the SFT loss sees it: every position's next token, marked as prompt
  * (no loss), completion (loss) or padding (no loss), exactly as padBatch builds the
- * mask. `padTo` pads the row as a longer neighbour in the batch would.
+ * mask. `padding` extra tokens pad the row, as a longer neighbour in the batch would.
  */
-export function maskPicture(trace: Pick<Trace, "prompt" | "completion">, padTo = 0): HTMLElement {
+export function maskPicture(trace: Pick<Trace, "prompt" | "completion">, padding = 0): HTMLElement {
   sftCss();
   const x = encodeExample(trace.prompt, trace.completion);
-  const ids = [...x.ids, ...new Array<number>(Math.max(0, padTo - x.ids.length)).fill(0)];
+  const ids = [...x.ids, ...new Array<number>(padding).fill(0)];
   const batch = padBatch([{ ids, promptLength: x.promptLength }]);
   const root = h("div", "r1-panel");
   const strip = h("div", "r1-sft-mask");

@@ -6,7 +6,7 @@ import { GPT, type GPTConfig } from "../nn/gpt.js";
 import { DEFAULT_EVAL_CONFIG, evaluate, reportWithoutSamples, type EvalConfig, type EvalReport } from "../eval/index.js";
 import { MAX_LEVEL, MIN_LEVEL, parseSplit } from "../tasks/index.js";
 import { Engine } from "../tensor/engine.js";
-import { createBackendWithReport } from "../tensor/create.js";
+import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { loadModelTensors } from "../train/checkpoint.js";
 import { COMMON_OPTIONS, UsageError, choiceFlag, intFlag, parse } from "./args.js";
 import { Progress } from "./progress.js";
@@ -72,7 +72,7 @@ export async function evalCommand(argv: string[], print: (s: string) => void): P
     batchSize: intFlag("batch", values.batch, d.batchSize, 1),
     maxNewTokens: intFlag("max-tokens", values["max-tokens"], d.maxNewTokens, 1),
   };
-  const backendKind = choiceFlag("backend", values.backend, ["webgpu", "cpu", "auto"] as const, "auto");
+  const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
   const saved = (await readConfig(values.from)) as { model?: GPTConfig };
   if (!saved.model) throw new Error(`${values.from}/config.json has no "model" section`);
   const { backend, fallbackReason } = await createBackendWithReport(backendKind);

@@ -13,7 +13,7 @@ import type { RunSummary } from "../io/run-record.js";
 import { decodeSafetensors, encodeSafetensors } from "../io/safetensors.js";
 import type { GPTConfig } from "../nn/gpt.js";
 import { Engine } from "../tensor/engine.js";
-import { createBackendWithReport } from "../tensor/create.js";
+import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { PRESET_NAMES, sftPreset } from "../train/presets.js";
 import { SftRun, type SftResume } from "../train/sft.js";
 import { COMMON_OPTIONS, UsageError, choiceFlag, intFlag, parse } from "./args.js";
@@ -37,7 +37,7 @@ export async function trainSft(argv: string[], print: (s: string) => void): Prom
   if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
   const presetName = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
   const seed = intFlag("seed", values.seed, 1);
-  const backendKind = choiceFlag("backend", values.backend, ["webgpu", "cpu", "auto"] as const, "auto");
+  const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
   const preset = sftPreset(presetName);
   const config = preset.sft;
   if (values.steps !== undefined) config.steps = intFlag("steps", values.steps, config.steps, 1);

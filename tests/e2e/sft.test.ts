@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, openPage, screenshot, startSite, type Site } from "./helpers.js";
+import { ROOT, SHOTS, openPage, screenshot, startSite, type Site } from "./helpers.js";
 
 let site: Site;
 before(async () => { site = await startSite(); });
@@ -39,6 +39,8 @@ describe("Cold-start SFT lesson", () => {
       await page.waitForSelector(".r1-sft-levels[data-levels='5']", { timeout: 30_000 });
       await page.locator(".r1-sft-traces").scrollIntoViewIfNeeded();
       await screenshot(page, "sft-ci-run");
+      await page.locator(".r1-sft-traces").screenshot({ path: join(SHOTS, "sft-traces.png") });
+      await page.locator(".r1-sft-mask").locator("xpath=..").screenshot({ path: join(SHOTS, "sft-mask.png") });
       assert.deepEqual(problems, []);
     } finally {
       await context.close();
