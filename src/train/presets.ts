@@ -36,7 +36,8 @@ export const PRETRAIN_PRESETS: Record<PresetName, PretrainConfig> = {
   },
   default: {
     model: { vocabSize, dModel: 64, nLayers: 3, nHeads: 4, nKvHeads: 2, dFF: 160, maxSeqLen: 128, ropeTheta: 10000, tiedHead: true, normEps: 1e-5 },
-    batchSize: 16, seqLen: 96, steps: 1500, lr: 3e-3, warmupSteps: 100, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
+    // windows as long as the context: the longest cold-start trace (steps, level 5) is 103 tokens
+    batchSize: 16, seqLen: 128, steps: 1500, lr: 3e-3, warmupSteps: 100, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
     evalEvery: 100, evalBatches: 32, heldoutQuestions: 100,
   },
 };
@@ -57,7 +58,7 @@ export const SFT_PRESETS: Record<PresetName, SftPreset> = {
   ci: {
     sft: {
       granularity: "steps", perLevel: [200, 200], dataSeed: 1, valPerLevel: 16,
-      batchSize: 16, steps: 120, lr: 1e-3, warmupSteps: 10, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
+      batchSize: 16, steps: 200, lr: 3e-3, warmupSteps: 10, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
       evalEvery: 40, evalProblemsPerLevel: 8,
     },
     eval: { ...DEFAULT_EVAL_CONFIG, levels: [1, 2], problemsPerLevel: 10, ks: [1, 4] },
