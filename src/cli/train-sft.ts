@@ -54,9 +54,8 @@ export async function trainSft(argv: string[], print: (s: string) => void): Prom
     : { model: tensors, step: 0 };
   const base = resuming ? (saved.base ?? from) : from;
 
-  const { backend, report, fallbackReason } = await createBackendWithReport(backendKind);
+  const { backend, fallbackReason, kind, adapter } = await createBackendWithReport(backendKind);
   if (fallbackReason) process.stderr.write(`note: using the CPU engine: ${fallbackReason}\n`);
-  const adapter = report?.available ? [report.vendor, report.architecture, report.description].filter(Boolean).join(" / ") : "cpu";
   const engine = new Engine(backend);
   const started = Date.now();
   let run: SftRun | null = null;
@@ -94,7 +93,7 @@ export async function trainSft(argv: string[], print: (s: string) => void): Prom
     });
     const valLoss = await run.validationLoss();
     const summary: RunSummary = {
-      command: `r1-lab train sft --from ${base} --preset ${presetName} --seed ${seed} --backend ${backend.name} --out ${out}${values.steps ? ` --steps ${config.steps}` : ""}`,
+      command: `r1-lab train sft --from ${base} --preset ${presetName} --seed ${seed} --backend ${kind} --out ${out}${values.steps ? ` --steps ${config.steps}` : ""}`,
       stage: "sft", preset: presetName, seed, backend: backend.name, adapter,
       wall_s: (Date.now() - started) / 1000,
       params: run.model.parameterCount(),

@@ -137,6 +137,7 @@ export class SftRun {
   /** validation loss, plus greedy held-out accuracy and format rate (with thinking) */
   async evaluateNow(): Promise<{ val_loss: number; heldout_accuracy: number; format_rate: number }> {
     const val_loss = await this.validationLoss();
+    // the same held-out problems at every evaluation (seed 1), so the curve moves only because the model does
     const problems = trainedLevels(this.config).flatMap((level) =>
       evalProblems({ split: "heldout", problemsPerLevel: this.config.evalProblemsPerLevel, seed: 1 }, level));
     const graded = await gradeGreedy(this.model, problems, "think", 64);
