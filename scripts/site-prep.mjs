@@ -13,7 +13,7 @@
 //    seed those directories: with the version installed in node_modules when there
 //    is one, else a placeholder. The site never loads these (pages import d3 and
 //    katex by bare name, bundled from node_modules), so the placeholder is harmless.
-// 4. `--prune` (after a build) deletes dist/lib, dist/bench and dist/src: Framework turns every .md file it can
+// 4. `--prune` (after a build) deletes dist/lib, dist/bench, dist/src and dist/kernels: Framework turns every .md file it can
 //    reach into a page, including notes such as src/gpu/README.md seen through the
 //    symlink. Those are developer notes, not lessons; the build keeps only docs/ pages.
 //    (Modules and files the pages use are written to dist/_import and dist/_file.)
@@ -26,9 +26,10 @@ const docs = join(root, "docs");
 const cache = join(docs, ".observablehq", "cache");
 
 // The symlinks under docs/: lib (the library for the pages), bench (the Engine lesson
-// runs bench/browser.ts in the page) and src (bench/ imports ../src/..., which from
-// docs/bench must resolve to docs/src).
-const LINKS = [["lib", "../src"], ["bench", "../bench"], ["src", "../src"]];
+// runs bench/browser.ts in the page), src (bench/ imports ../src/..., which from
+// docs/bench must resolve to docs/src) and kernels (the Engine lesson shows the
+// WebAssembly kernels' source, kernels/wasm/*.ts, as file attachments).
+const LINKS = [["lib", "../src"], ["bench", "../bench"], ["src", "../src"], ["kernels", "../kernels"]];
 
 if (process.argv.includes("--prune")) {
   for (const [name] of LINKS) {

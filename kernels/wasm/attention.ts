@@ -4,7 +4,7 @@
 // k [B, Tk, Hkv, D], v [B, Tk, Hkv, Dv]; the query heads of a group share one
 // key/value head. Dot products and row updates are SIMD over the head size.
 
-import { axpy, dot, exp4, expf1, hsum, zero } from "./simd";
+import { axpy, dot, exp4, expf1, hmax, hsum, zero } from "./simd";
 
 /** the last key index query i may see */
 // @ts-ignore: decorator
@@ -18,11 +18,44 @@ import { axpy, dot, exp4, expf1, hsum, zero } from "./simd";
   return keyStart ? min(max(load<i32>(keyStart + (<usize>b << 2)), 0), last) : 0;
 }
 
-/** s[j] = scale·q·k_j for j0 ≤ j ≤ j1; returns the largest */
-function scores(q: usize, k: usize, kStride: usize, D: i32, j0: i32, j1: i32, scale: f32, s: usize): f32 {
-  let m: f32 = -Infinity;
-  for (let j = j0; j <= j1; j++) {
-    const sc = scale * dot(q, k + <usize>j * kStride, D);
+/** [x·a, x·b, x·c, x·d] for four lane-wise partial sums: a 4×4 transpose, then adds */
+// @ts-ignore: decorator
+@inline function sum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7));
+  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
+}
+
+/**
+ * s[j] = scale·(x·y_j) for j0 ≤ j ≤ j1, where row y_j starts j·stride bytes into y;
+ * returns the largest. When n is a multiple of 4, four rows are done at once (x is
+ * loaded once for all four); blocks start at j0, so a left-padded sequence gets the
+ * same blocks, and the same bits, as it would alone.
+ */
+function rowDots(x: usize, y: usize, stride: usize, n: i32, j0: i32, j1: i32, scale: f32, s: usize): f32 {
+  let mv = f32x4.splat(-Infinity);
+  let j = j0;
+  if ((n & 3) == 0) {
+    const sv = f32x4.splat(scale);
+    for (; j + 3 <= j1; j += 4) {
+      const y0 = y + <usize>j * stride, y1 = y0 + stride, y2 = y1 + stride, y3 = y2 + stride;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let d = 0; d < n; d += 4) {
+        const o = <usize>d << 2;
+        const xv = v128.load(x + o);
+        a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(y0 + o)));
+        a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(y1 + o)));
+        a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(y2 + o)));
+        a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(y3 + o)));
+      }
+      const sc = f32x4.mul(sv, sum4(a0, a1, a2, a3));
+      v128.store(s + (<usize>j << 2), sc);
+      mv = f32x4.max(mv, sc);
+    }
+  }
+  let m = hmax(mv);
+  for (; j <= j1; j++) {
+    const sc = scale * dot(x, y + <usize>j * stride, n);
     store<f32>(s + (<usize>j << 2), sc);
     m = max(m, sc);
   }
@@ -66,7 +99,7 @@ export function attention(
         const row = (b * Tq + i) * Hq + h;
         const kb = k + ((<usize>b * Tk * Hkv + hk) * D << 2);
         const vb = v + ((<usize>b * Tk * Hkv + hk) * Dv << 2);
-        const m = scores(q + (<usize>row * D << 2), kb, kStride, D, j0, j1, scale, s);
+        const m = rowDots(q + (<usize>row * D << 2), kb, kStride, D, j0, j1, scale, s);
         const sum = expInPlace(s, j0, j1, m);
         store<f32>(lse + (<usize>row << 2), m + <f32>Math.log(<f64>sum));
         const o = out + (<usize>row * Dv << 2);
@@ -87,7 +120,7 @@ export function attention(
 export function attentionBackward(
   q: usize, k: usize, v: usize, out: usize, lse: usize, dout: usize,
   B: i32, Tq: i32, Hq: i32, D: i32, Tk: i32, Hkv: i32, Dv: i32, kvLen: i32, causal: bool, scale: f32, keyStart: usize,
-  dq: usize, dk: usize, dv: usize, s: usize,
+  dq: usize, dk: usize, dv: usize, s: usize, s2: usize,
 ): void {
   const group = Hq / Hkv;
   const kStride = <usize>Hkv * D << 2;
@@ -108,16 +141,51 @@ export function attentionBackward(
         const dqi = dq + (<usize>row * D << 2);
         const doi = dout + (<usize>row * Dv << 2);
         const Di = dot(doi, out + (<usize>row * Dv << 2), Dv);
-        scores(qi, kb, kStride, D, j0, j1, scale, s);
+        rowDots(qi, kb, kStride, D, j0, j1, scale, s);
         expInPlace(s, j0, j1, load<f32>(lse + (<usize>row << 2))); // s[j] = p_ij
+        rowDots(doi, vb, vStride, Dv, j0, j1, 1, s2); // s2[j] = dO_i·v_j
         zero(dqi, D);
         for (let j = j0; j <= j1; j++) {
           const p = load<f32>(s + (<usize>j << 2));
-          const vj = vb + <usize>j * vStride;
-          const ds = p * (dot(doi, vj, Dv) - Di) * scale;
+          const ds = p * (load<f32>(s2 + (<usize>j << 2)) - Di) * scale;
           axpy(dvb + <usize>j * vStride, p, doi, Dv);
           axpy(dqi, ds, kb + <usize>j * kStride, D);
           axpy(dkb + <usize>j * kStride, ds, qi, D);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Rotary embedding on x [B, T, H, D], half-split pairs (x[i], x[i + D/2]), rotated by
+ * the angle whose cosine and sine the host tabulated: cs = [T][cos of D/2 angles,
+ * sin of D/2 angles] (the host negates the sines for the inverse rotation).
+ */
+export function rope(x: usize, B: i32, T: i32, H: i32, D: i32, cs: usize, out: usize): void {
+  const half = D >> 1;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const cosT = cs + (<usize>t * D << 2);
+      const sinT = cosT + (<usize>half << 2);
+      for (let h = 0; h < H; h++) {
+        const base = <usize>((b * T + t) * H + h) * D << 2;
+        const x1 = x + base, x2 = x1 + (<usize>half << 2);
+        const o1 = out + base, o2 = o1 + (<usize>half << 2);
+        let i = 0;
+        for (; i + 4 <= half; i += 4) {
+          const o = <usize>i << 2;
+          const a = v128.load(x1 + o), c = v128.load(x2 + o);
+          const cv = v128.load(cosT + o), sv = v128.load(sinT + o);
+          v128.store(o1 + o, f32x4.sub(f32x4.mul(a, cv), f32x4.mul(c, sv)));
+          v128.store(o2 + o, f32x4.add(f32x4.mul(a, sv), f32x4.mul(c, cv)));
+        }
+        for (; i < half; i++) {
+          const o = <usize>i << 2;
+          const a = load<f32>(x1 + o), c = load<f32>(x2 + o);
+          const cv = load<f32>(cosT + o), sv = load<f32>(sinT + o);
+          store<f32>(o1 + o, a * cv - c * sv);
+          store<f32>(o2 + o, a * sv + c * cv);
         }
       }
     }

@@ -4,7 +4,7 @@
 export { batchedGemm, gemmScratchFloats } from "./matmul";
 export { affine, binary, hasUnary, unary, unaryBackward } from "./elementwise";
 export { crossEntropy, crossEntropyBackward, rmsnorm, rmsnormBackward, softmax, softmaxBackward } from "./rows";
-export { attention, attentionBackward } from "./attention";
+export { attention, attentionBackward, rope } from "./attention";
 export { adamw, sumSquares } from "./optim";
 
 /** the first byte after the module's static data (the log tables of Math.log): the host allocates above it */

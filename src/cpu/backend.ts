@@ -35,7 +35,6 @@ import {
 } from "../tensor/backend.js";
 import { checkWriteSlice } from "../tensor/strides.js";
 import { type CpuKernels, referenceKernels } from "./kernels.js";
-import { ropeKernel } from "./reference/attention.js";
 import {
   checkIndexRange, gatherLastKernel, gatherRowsKernel, scatterAddLastKernel, scatterAddRowsKernel, topkKernel,
 } from "./reference/indexing.js";
@@ -608,8 +607,8 @@ export class CpuBackend implements Backend {
     if (x.shape.length !== 4) throw new ShapeError(`${op}: x must be [B, T, H, D], got ${fmtShape(x.shape)}`);
     const [B, T, H, D] = x.shape as [number, number, number, number];
     if (D % 2 !== 0) throw new ShapeError(`${op}: head size D must be even, got shape ${fmtShape(x.shape)}`);
-    const t = this.allocF(op, x.shape);
-    ropeKernel(F(xd), B, T, H, D, opts.pos0, opts.theta, opts.inverse, F(t));
+    const t = this.allocF(op, x.shape, true);
+    this.k.rope(F(xd), B, T, H, D, opts.pos0, opts.theta, opts.inverse, F(t));
     this.count(t.size);
     return t;
   }

@@ -5,10 +5,10 @@
 //   - referenceKernels: the plain TypeScript of reference/, written to be read,
 //     accumulating in float64 (tests compare everything else with it);
 //   - the WebAssembly SIMD set (wasm/kernels.ts), the same signatures, for speed.
-// Ops that are not hot (indexing, layout, reductions, RoPE) always run the reference
+// Ops that are not hot (indexing, layout, reductions) always run the reference
 // code; on the WebAssembly engine it works in place on the heap's typed arrays.
 
-import { attentionBackwardKernel, attentionKernel } from "./reference/attention.js";
+import { attentionBackwardKernel, attentionKernel, ropeKernel } from "./reference/attention.js";
 import { affineKernel, binaryKernel, unaryBackwardKernel, unaryKernel } from "./reference/elementwise.js";
 import { batchedGemm } from "./reference/matmul.js";
 import { adamwKernel, sumSquaresKernel } from "./reference/optim.js";
@@ -31,6 +31,7 @@ export interface CpuKernels {
   crossEntropyBackward: typeof crossEntropyBackwardKernel;
   rmsnorm: typeof rmsnormKernel;
   rmsnormBackward: typeof rmsnormBackwardKernel;
+  rope: typeof ropeKernel;
   attention: typeof attentionKernel;
   attentionBackward: typeof attentionBackwardKernel;
   sumSquares: typeof sumSquaresKernel;
@@ -50,6 +51,7 @@ export const referenceKernels: CpuKernels = {
   crossEntropyBackward: crossEntropyBackwardKernel,
   rmsnorm: rmsnormKernel,
   rmsnormBackward: rmsnormBackwardKernel,
+  rope: ropeKernel,
   attention: attentionKernel,
   attentionBackward: attentionBackwardKernel,
   sumSquares: sumSquaresKernel,

@@ -360,3 +360,52 @@ export function countParams(backend: Backend, cfg: GPTConfig): number {
   for (const p of model.parameters()) { n += p.tensor.size; p.tensor.dispose(); }
   return n;
 }
+
+// ---- one op, several engines ------------------------------------------------------------
+
+export interface EngineRow {
+  /** what the learner reads: "WGSL on WebGPU", "WebAssembly SIMD", "plain TypeScript" */
+  label: string;
+  description: string;
+  /** largest |C − C_ref| over the product, against the first engine given (the reference) */
+  maxAbsErr: number;
+  /** allowed: float32 rounding of a sum of n products, √n·2e-6·max(1, max|C_ref|) */
+  tol: number;
+  pass: boolean;
+  bench: MatmulBenchRow;
+}
+
+/**
+ * The same n×n product on several engines: each result compared with the first
+ * engine's (the reference), then each timed with matmulBench. One engine at a time,
+ * so none slows another down.
+ */
+export async function compareEngines(
+  engines: readonly { label: string; backend: Backend }[], n: number, budgetMs = 400,
+): Promise<EngineRow[]> {
+  const product = async (b: Backend): Promise<HostArray> => {
+    const m = new Maker(b, 4242); // same seed: the same inputs on every engine
+    try {
+      const c = b.matmul(m.f32([n, n]), m.f32([n, n]));
+      const host = await b.read(c);
+      b.free(c);
+      return host;
+    } finally {
+      m.freeAll();
+    }
+  };
+  const ref = await product(engines[0]!.backend);
+  const tol = Math.sqrt(n) * 2e-6 * Math.max(1, maxAbs(ref));
+  const rows: EngineRow[] = [];
+  for (const { label, backend } of engines) {
+    const got = await product(backend);
+    let err = 0;
+    for (let i = 0; i < ref.length; i++) {
+      const d = Math.abs(got[i]! - ref[i]!);
+      err = Number.isNaN(d) ? Infinity : Math.max(err, d);
+    }
+    const bench = await matmulBench(backend, n, budgetMs);
+    rows.push({ label, description: backend.description, maxAbsErr: err, tol, pass: err <= tol, bench });
+  }
+  return rows;
+}

@@ -24,7 +24,7 @@ describe("without WebGPU", () => {
       assert.match(text, /CPU engine/);
       assert.match(text, /slower/);
       await page.waitForSelector(".r1-cost[data-measured=true]", { timeout: 90_000 });
-      assert.match((await page.locator(".r1-cost").textContent()) ?? "", /CPU \(float32\)/);
+      assert.match((await page.locator(".r1-cost").textContent()) ?? "", /CPU \(WebAssembly SIMD, float32\)/);
       await screenshot(page, "index-no-webgpu");
       assert.deepEqual(problems, []);
     } finally {

@@ -13,6 +13,7 @@ import {
   type AttentionOptions, type Backend, type RawTensor, type Shape, BINARY_OPS, UNARY_OPS, shapeSize,
 } from "../../src/tensor/backend.js";
 import { createBackendWithReport } from "../../src/tensor/create.js";
+import { compareEngines } from "../../src/harness/checks.js";
 import { Engine } from "../../src/tensor/engine.js";
 import { GPT } from "../../src/nn/gpt.js";
 import { AdamW } from "../../src/optim/adamw.js";
@@ -201,6 +202,39 @@ describe("WebAssembly engine = reference engine, op by op", () => {
     }
   });
 
+  test("RoPE and its inverse, head sizes 2, 6 and 16, from position 0 and from 37", () => {
+    const { ref, wasm, rand, up, close } = pair();
+    for (const D of [2, 6, 16]) {
+      for (const pos0 of [0, 37]) {
+        for (const inverse of [false, true]) {
+          const shape = [2, 5, 3, D];
+          const [rx, wx] = up(rand(shape, -2, 2), shape);
+          const opts = { pos0, theta: 10000, inverse };
+          close(ref.rope(rx, opts), wasm.rope(wx, opts), `rope D=${D} ${JSON.stringify(opts)}`);
+        }
+      }
+    }
+  });
+
+  test("attention: a left-padded sequence gets exactly the bits it gets alone, forward and backward", () => {
+    const { wasm, rand } = pair();
+    const [T, pad, H, D] = [9, 3, 2, 8];
+    const alone = { q: rand([1, T, H, D]), k: rand([1, T, H, D]), v: rand([1, T, H, D]), g: rand([1, T, H, D]) };
+    const padded = (x: number[]) => [...rand([1, pad, H, D]), ...x]; // garbage in the padding
+    const run = (data: typeof alone, Tk: number, keyStart: number | null) => {
+      const up = (x: number[]) => wasm.upload(x, [1, Tk, H, D], "f32");
+      const [q, k, v, g] = [up(data.q), up(data.k), up(data.v), up(data.g)];
+      const opts: AttentionOptions = { scale: 0.3, causal: true, ...(keyStart === null ? {} : { keyStart: wasm.upload([keyStart], [1], "i32") }) };
+      const { out, lse } = wasm.attention(q, k, v, opts);
+      const b = wasm.attentionBackward(q, k, v, out, lse, g, opts);
+      const tail = (t: RawTensor) => Array.from(wasm.readSync(t)).slice((Tk - T) * H * D);
+      return { out: tail(out), dq: tail(b.dq), dk: tail(b.dk), dv: tail(b.dv) };
+    };
+    const a = run(alone, T, null);
+    const p = run({ q: padded(alone.q), k: padded(alone.k), v: padded(alone.v), g: padded(alone.g) }, T + pad, pad);
+    assert.deepEqual(p, a);
+  });
+
   test("sum of squares and the fused AdamW step (and coef 0 changes nothing)", () => {
     const { ref, wasm, rand, up, close } = pair();
     const shapes: Shape[] = [[1], [7], [3, 13], [64]];
@@ -302,5 +336,22 @@ describe("which CPU engine runs", () => {
     const slow = await createBackendWithReport("cpu-reference");
     assert.equal((slow.backend as CpuBackend).engine, "reference");
     assert.equal(slow.kind, "cpu-reference");
+  });
+});
+
+describe("the Engine lesson's engine comparison (compareEngines)", () => {
+  test("the WebAssembly product agrees with the reference and both are timed; a wrong engine is caught", async () => {
+    const ref = new CpuBackend();
+    const wasm = new CpuBackend({ wasm: createWasmEngineSync() });
+    // an engine whose matmul is off by one part in a thousand
+    const wrong = new CpuBackend();
+    const matmul = wrong.matmul.bind(wrong);
+    wrong.matmul = (a, b, o) => { const c = matmul(a, b, o); const d = wrong.affine(c, 1.001, 0); wrong.free(c); return d; };
+    const rows = await compareEngines([
+      { label: "plain TypeScript", backend: ref }, { label: "WebAssembly SIMD", backend: wasm }, { label: "wrong", backend: wrong },
+    ], 48, 30);
+    assert.deepEqual(rows.map((r) => r.pass), [true, true, false]);
+    assert.ok(rows[1]!.maxAbsErr > 0 && rows[1]!.maxAbsErr <= rows[1]!.tol, `wasm error ${rows[1]!.maxAbsErr}`);
+    for (const r of rows) assert.ok(r.bench.gflops > 0 && r.bench.flops >= 2 * 48 ** 3, `${r.label} was timed`);
   });
 });

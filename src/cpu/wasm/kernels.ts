@@ -36,7 +36,8 @@ export interface KernelExports {
     Dv: number, kvLen: number, causal: number, scale: number, keyStart: number, out: number, lse: number, s: number): void;
   attentionBackward(q: number, k: number, v: number, out: number, lse: number, dout: number, B: number, Tq: number,
     Hq: number, D: number, Tk: number, Hkv: number, Dv: number, kvLen: number, causal: number, scale: number,
-    keyStart: number, dq: number, dk: number, dv: number, s: number): void;
+    keyStart: number, dq: number, dk: number, dv: number, s: number, s2: number): void;
+  rope(x: number, B: number, T: number, H: number, D: number, cs: number, out: number): void;
   sumSquares(x: number, n: number): number;
   adamw(p: number, grad: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number,
     eps: number, wd: number, bc1: number, bc2: number, coef: number): void;
@@ -175,8 +176,28 @@ export class WasmKernels implements CpuKernels {
     const ptrs = [q, k, v, out, lse, dout].map((a) => this.ptr(a)) as [number, number, number, number, number, number];
     const [pdq, pdk, pdv] = [this.ptr(dq), this.ptr(dk), this.ptr(dv)];
     const ks = keyStart ? this.ptr(keyStart as Int32Array) : 0;
-    const s = this.scratch(Tk);
-    this.x.attentionBackward(...ptrs, B, Tq, Hq, D, Tk, Hkv, Dv, kvLen, b01(causal), scale, ks, pdq, pdk, pdv, s);
+    const s = this.scratch(2 * Tk); // p_ij, then dO_i·v_j
+    this.x.attentionBackward(...ptrs, B, Tq, Hq, D, Tk, Hkv, Dv, kvLen, b01(causal), scale, ks, pdq, pdk, pdv, s, s + 4 * Tk);
+  };
+
+  rope = (
+    x: FloatArray, B: number, T: number, H: number, D: number, pos0: number, theta: number, inverse: boolean, out: FloatArray,
+  ): void => {
+    const px = this.ptr(x), po = this.ptr(out);
+    const half = D / 2;
+    const at = this.scratch(T * D);
+    // the angles in float64, as the reference computes them; rounded once into the table
+    const cs = new Float32Array(this.heap.memory.buffer, at, T * D);
+    const sign = inverse ? -1 : 1;
+    for (let i = 0; i < half; i++) {
+      const freq = Math.pow(theta, (-2 * i) / D);
+      for (let t = 0; t < T; t++) {
+        const a = (pos0 + t) * freq;
+        cs[t * D + i] = Math.cos(a);
+        cs[t * D + half + i] = sign * Math.sin(a);
+      }
+    }
+    this.x.rope(px, B, T, H, D, at, po);
   };
 
   sumSquares = (xs: readonly FloatArray[]): number => {
