@@ -236,3 +236,38 @@ export function estimateText(steps: number, recorded: SftRecordedRun | null): st
   const when = s < 90 ? `${Math.max(1, Math.round(s))} seconds` : `${Math.round(s / 60)} minutes`;
   return `${steps} steps: about ${when} on the CPU engine of the 2-core machine that recorded the "${recorded.name}" run (${perStep.toFixed(1)} s per step, evaluations included). A real GPU is faster; a phone is slower. The progress bar's ETA measures this machine once it starts.`;
 }
+
+/**
+ * What the recorded default run shows, in sentences built from its numbers (so the
+ * page never states a result the file does not hold): format rate, thinking vs
+ * answering at once per level, and majority vote vs a single sample.
+ */
+export function recordedFindings(results: SftResults): HTMLElement {
+  sftCss();
+  const root = h("ul", "r1-sft-findings");
+  const run = (results.runs ?? []).find((r) => r.name === "default");
+  if (!run) {
+    root.dataset.recorded = "missing";
+    root.append(h("li", undefined, "The default run is not recorded in this build (data/results/sft.json), so there is nothing to quote yet."));
+    return root;
+  }
+  root.dataset.recorded = "yes";
+  const m = run.metrics;
+  const num = (k: string) => (typeof m[k] === "number" ? (m[k] as number) : NaN);
+  const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+  const format = num("format_rate");
+  root.append(h("li", undefined, `Format: ${pct(format)} of the greedy answers after SFT have exactly the <think>…</think><answer>…</answer> shape (${format >= 0.95 ? "at least" : "below"} the 95% a cold start should reach).`));
+  const levels = [2, 3, 4, 5].filter((l) => Number.isFinite(num(`heldout_accuracy_L${l}`)));
+  const rows = levels.map((l) => ({ l, think: num(`heldout_accuracy_L${l}`), direct: num(`heldout_accuracy_no_think_L${l}`) }));
+  const wins = rows.filter((r) => r.think > r.direct).length;
+  root.append(h("li", undefined, `Thinking vs answering at once, levels with two or more steps: ${rows.map((r) => `level ${r.l} ${pct(r.think)} vs ${pct(r.direct)}`).join(", ")}. Thinking is ahead at ${wins} of ${rows.length} levels.`));
+  const ks = Object.keys(m).flatMap((k) => { const x = /^maj_at_(\d+)$/.exec(k); return x ? [Number(x[1])] : []; }).filter((k) => k > 1).sort((a, b) => a - b);
+  const k = ks.at(-1);
+  if (k) {
+    const maj = num(`maj_at_${k}`);
+    const p1 = num("pass_at_1");
+    root.append(h("li", undefined, `Self-consistency: the majority answer of ${k} samples is right ${pct(maj)} of the time, a single sample ${pct(p1)} (pass@1, temperature 0.6); at least one of ${k} samples is right ${pct(num(`pass_at_${k}`))} of the time (pass@${k}).`));
+  }
+  root.append(h("li", undefined, `Held-out accuracy, greedy, all levels: ${pct(num("heldout_accuracy"))} with thinking, ${pct(num("heldout_accuracy_no_think"))} without.`));
+  return root;
+}

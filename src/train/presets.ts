@@ -63,12 +63,13 @@ export const SFT_PRESETS: Record<PresetName, SftPreset> = {
     },
     eval: { ...DEFAULT_EVAL_CONFIG, levels: [1, 2], problemsPerLevel: 10, ks: [1, 4] },
   },
-  // the cold start of data/traces/cold-start-steps.jsonl: 400 traces of each level
+  // the cold start of data/traces/cold-start-steps.jsonl: 400 traces of each level, read 32 times
+  // (800 steps of 32 at lr 1e-3 fixed the format but left held-out accuracy at 2%)
   default: {
     sft: {
       granularity: "steps", perLevel: [400, 400, 400, 400, 400], dataSeed: 1, valPerLevel: 40,
-      batchSize: 32, steps: 800, lr: 1e-3, warmupSteps: 50, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
-      evalEvery: 100, evalProblemsPerLevel: 20,
+      batchSize: 64, steps: 1000, lr: 3e-3, warmupSteps: 100, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
+      evalEvery: 250, evalProblemsPerLevel: 20,
     },
     eval: { ...DEFAULT_EVAL_CONFIG },
   },
