@@ -30,6 +30,7 @@ const CSS = `
 .r1-sft-levels .b.think { background: #2f6fdf; }
 .r1-sft-levels .b.direct { background: #c98a00; }
 .r1-sft-estimate { font-size: 13px; }
+.r1-sft-results table { display: block; overflow-x: auto; }
 `;
 let cssDone = false;
 export function sftCss(): void {
@@ -234,7 +235,7 @@ export function estimateText(steps: number, recorded: SftRecordedRun | null): st
   const perStep = recorded.wall_s / recorded.metrics["steps"];
   const s = perStep * steps;
   const when = s < 90 ? `${Math.max(1, Math.round(s))} seconds` : `${Math.round(s / 60)} minutes`;
-  return `${steps} steps: about ${when} on the CPU engine of the 2-core machine that recorded the "${recorded.name}" run (${perStep.toFixed(1)} s per step, evaluations included). A real GPU is faster; a phone is slower. The progress bar's ETA measures this machine once it starts.`;
+  return `${steps} steps: about ${when} on the CPU engine of the 2-core machine that recorded the "${recorded.name}" run (${perStep.toFixed(1)} s per step, evaluations included). Your engine and machine will differ: the progress bar's ETA measures them once the run starts.`;
 }
 
 /**
