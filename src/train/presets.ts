@@ -32,7 +32,7 @@ export const PRETRAIN_PRESETS: Record<PresetName, PretrainConfig> = {
   ci: {
     model: { vocabSize, dModel: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, dFF: 64, maxSeqLen: 64, ropeTheta: 10000, tiedHead: true, normEps: 1e-5 },
     batchSize: 8, seqLen: 64, steps: 300, lr: 3e-3, warmupSteps: 20, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
-    evalEvery: 100, evalBatches: 80, heldoutQuestions: 20,
+    evalEvery: 100, evalBatches: 64, heldoutQuestions: 20,
   },
   default: {
     model: { vocabSize, dModel: 64, nLayers: 3, nHeads: 4, nKvHeads: 2, dFF: 160, maxSeqLen: 128, ropeTheta: 10000, tiedHead: true, normEps: 1e-5 },
