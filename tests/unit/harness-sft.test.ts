@@ -54,3 +54,23 @@ test("the ci preset: records with evaluations, traces with verdicts and probabil
   assert.deepEqual(levels.rows.map((r) => r.trained), [true, false, false, false, false]);
   for (const r of levels.rows) assert.ok(r.think >= 0 && r.think <= 1 && r.noThink >= 0 && r.noThink <= 1);
 });
+
+test("from the SFT checkpoint: the step-0 traces are already well formed", { timeout: 120_000 }, async () => {
+  const sft = readFileSync(join(ROOT, "data/checkpoints/sft-default/model.safetensors"));
+  const config: SftJobConfig = {
+    ...SFT_JOB_PRESETS["from the SFT checkpoint"]!, checkpointUrl: url, steps: 1, evalEvery: 1, evalProblems: 1,
+    sftCheckpointUrl: `data:application/octet-stream;base64,${sft.toString("base64")}`,
+  };
+  const backend = new CpuBackend();
+  const views: { name: string; payload: unknown }[] = [];
+  try {
+    for await (const _ of sftJob.run(config, backend, { emit: (name, payload) => void views.push({ name, payload }) })) void _;
+  } finally {
+    backend.destroy();
+  }
+  const first = views.find((v) => v.name === "traces")!.payload as TracesView;
+  assert.equal(first.step, 0);
+  assert.equal(first.traces.length, 5);
+  assert.ok(first.traces.every((t) => t.formatOk), JSON.stringify(first.traces.map((t) => t.tokens.join(""))));
+  assert.ok(first.traces[0]!.correct, "the level-1 problem is answered right");
+});

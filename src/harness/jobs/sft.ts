@@ -22,7 +22,12 @@ import { GRANULARITIES, LEVELS, decode, encode, maxTraceTokens, type Granularity
 import type { JobConfig, JobContext, JobDef, MetricRecord } from "../jobs.js";
 import { fetchCheckpoint } from "./pretrain.js";
 
+export const SFT_INIT_CHOICES = ["shipped base", "shipped SFT"] as const;
+export type SftInit = (typeof SFT_INIT_CHOICES)[number];
+
 export interface SftJobConfig extends JobConfig {
+  /** the shipped base (data/checkpoints/pretrain-default), or the shipped SFT model (data/checkpoints/sft-default) to fine-tune further */
+  init: SftInit;
   granularity: Granularity;
   /** train on levels 1…maxLevel */
   maxLevel: number;
@@ -35,6 +40,8 @@ export interface SftJobConfig extends JobConfig {
   evalProblems: number;
   /** where the shipped base model.safetensors is served (the page supplies it) */
   checkpointUrl: string;
+  /** where the shipped SFT model.safetensors is served (the page supplies it) */
+  sftCheckpointUrl: string;
 }
 
 /** the base model this page fine-tunes: the shipped `r1-lab train pretrain --preset default` */
@@ -44,9 +51,9 @@ const CLI = SFT_PRESETS.default.sft;
 function fromCli(c: SftConfig, extra: Partial<SftJobConfig> = {}): SftJobConfig {
   const levels = trainedLevels(c);
   return {
-    seed: 1, steps: c.steps, granularity: c.granularity, maxLevel: Math.max(...levels), tracesPerLevel: c.perLevel[0]!,
+    seed: 1, steps: c.steps, init: "shipped base", granularity: c.granularity, maxLevel: Math.max(...levels), tracesPerLevel: c.perLevel[0]!,
     batchSize: c.batchSize, lr: c.lr, warmupSteps: c.warmupSteps, evalEvery: c.evalEvery,
-    evalProblems: c.evalProblemsPerLevel, checkpointUrl: "", ...extra,
+    evalProblems: c.evalProblemsPerLevel, checkpointUrl: "", sftCheckpointUrl: "", ...extra,
   };
 }
 
@@ -58,6 +65,8 @@ export const SFT_JOB_PRESETS: Record<string, SftJobConfig> = {
   "short run, 200 steps": fromCli(CLI, { steps: 200, warmupSteps: 20, evalEvery: 50, evalProblems: 10 }),
   "few traces (50 per level)": fromCli(CLI, { tracesPerLevel: 50, steps: 200, warmupSteps: 20, evalEvery: 50, evalProblems: 10 }),
   "levels 1–2 only": fromCli(CLI, { maxLevel: 2, steps: 200, warmupSteps: 20, evalEvery: 50, evalProblems: 10 }),
+  /** the shipped SFT model, fine-tuned a little more: well-formed traces from step 0 */
+  "from the SFT checkpoint": fromCli(CLI, { init: "shipped SFT", steps: 50, lr: 3e-4, warmupSteps: 5, evalEvery: 25, evalProblems: 10 }),
 };
 
 export function sftConfig(c: SftJobConfig): SftConfig {
@@ -145,7 +154,7 @@ export async function levelTable(model: GPT, trained: readonly number[], problem
 
 async function* runSft(c: SftJobConfig, backend: Backend, context?: JobContext): AsyncGenerator<MetricRecord, void, undefined> {
   const engine = new Engine(backend);
-  const start = { model: await fetchCheckpoint(c.checkpointUrl), step: 0 };
+  const start = { model: await fetchCheckpoint(c.init === "shipped SFT" ? c.sftCheckpointUrl : c.checkpointUrl), step: 0 };
   const config = sftConfig(c);
   const run = new SftRun(engine, config, c.seed, BASE_MODEL, start);
   const levels = trainedLevels(config);
@@ -184,6 +193,7 @@ export const sftJob: JobDef<SftJobConfig> = {
   title: "Cold-start SFT on worked traces",
   description: "Fine-tune the shipped base model on <think>…</think><answer>…</answer> traces, with the loss on the completion only.",
   params: [
+    { key: "init", label: "start from", kind: "choice", choices: SFT_INIT_CHOICES, help: "the shipped base model, or the shipped SFT model (fine-tune it further)" },
     { key: "granularity", label: "thinking", kind: "choice", choices: GRANULARITIES, help: "steps: one line per operation · columns: digit by digit (longer)" },
     { key: "maxLevel", label: "levels 1 to", kind: "int", min: 1, max: LEVELS.length, help: "train on traces of levels 1…this" },
     { key: "tracesPerLevel", label: "traces per level", kind: "int", min: 1, max: 2000, help: "how many cold-start traces of each level" },
