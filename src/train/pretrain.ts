@@ -41,7 +41,7 @@ export class PretrainRun {
   /** steps taken so far (the next step's index) */
   step = 0;
   readonly unigramValLoss: number;
-  readonly valSet: ValidationBatch[];
+  private valSet: ValidationBatch[];
 
   constructor(readonly engine: Engine, readonly config: PretrainConfig, readonly seed: number, resume?: ResumeState, data?: TextData) {
     if (config.seqLen > config.model.maxSeqLen) throw new Error(`seqLen ${config.seqLen} exceeds the model's maxSeqLen ${config.model.maxSeqLen}`);
