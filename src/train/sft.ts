@@ -54,7 +54,8 @@ export interface SftRecord {
 }
 
 export interface SftResume {
-  model: TensorMap;
+  /** the weights to start from; none = the model's random initialisation (SFT without pretraining) */
+  model?: TensorMap;
   optimizer?: TensorMap;
   step: number;
 }
@@ -81,7 +82,7 @@ export class SftRun {
       );
     }
     this.model = new GPT(engine, modelConfig, seed);
-    loadModelTensors(this.model, start.model);
+    if (start.model) loadModelTensors(this.model, start.model);
     const params = this.model.parameters();
     const noDecay = new Set(params.flatMap((p, i) => (p.decay ? [] : [i])));
     this.optimizer = new AdamW(engine, params.map((p) => p.tensor), {

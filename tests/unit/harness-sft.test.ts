@@ -1,5 +1,5 @@
-// The Cold-start SFT lesson's job (src/harness/jobs/sft.ts) in Node on the CPU engine,
-// from the shipped base model: its ci preset yields SftRun's records, the trace viewer
+// The Cold-start SFT lesson's job (src/harness/jobs/sft.ts) in Node on the CPU engine:
+// its ci preset (random weights) yields SftRun's records, the trace viewer
 // gets a verdict and a probability per token, and the level table compares thinking
 // with answering at once.
 import { test } from "node:test";

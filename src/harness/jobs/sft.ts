@@ -22,11 +22,11 @@ import { GRANULARITIES, LEVELS, decode, encode, maxTraceTokens, type Granularity
 import type { JobConfig, JobContext, JobDef, MetricRecord } from "../jobs.js";
 import { fetchCheckpoint } from "./pretrain.js";
 
-export const SFT_INIT_CHOICES = ["shipped base", "shipped SFT"] as const;
+export const SFT_INIT_CHOICES = ["shipped base", "shipped SFT", "random weights"] as const;
 export type SftInit = (typeof SFT_INIT_CHOICES)[number];
 
 export interface SftJobConfig extends JobConfig {
-  /** the shipped base (data/checkpoints/pretrain-default), or the shipped SFT model (data/checkpoints/sft-default) to fine-tune further */
+  /** the shipped base (data/checkpoints/pretrain-default), the shipped SFT model (data/checkpoints/sft-default) to fine-tune further, or no pretraining at all */
   init: SftInit;
   granularity: Granularity;
   /** train on levels 1…maxLevel */
@@ -60,8 +60,8 @@ function fromCli(c: SftConfig, extra: Partial<SftJobConfig> = {}): SftJobConfig 
 export const SFT_JOB_PRESETS: Record<string, SftJobConfig> = {
   /** exactly `r1-lab train sft --preset default --seed 1` from the shipped base */
   default: fromCli(CLI),
-  /** a few steps on level 1: enough to see the loop and a trace, on any machine */
-  ci: fromCli(CLI, { steps: 4, maxLevel: 1, tracesPerLevel: 40, batchSize: 4, warmupSteps: 1, evalEvery: 2, evalProblems: 2 }),
+  /** a few steps on level 1: enough to see the loop and a trace, on any machine, with or without the shipped files */
+  ci: fromCli(CLI, { init: "random weights", steps: 4, maxLevel: 1, tracesPerLevel: 40, batchSize: 4, warmupSteps: 1, evalEvery: 2, evalProblems: 2 }),
   "short run, 200 steps": fromCli(CLI, { steps: 200, warmupSteps: 20, evalEvery: 50, evalProblems: 10 }),
   "few traces (50 per level)": fromCli(CLI, { tracesPerLevel: 50, steps: 200, warmupSteps: 20, evalEvery: 50, evalProblems: 10 }),
   "levels 1–2 only": fromCli(CLI, { maxLevel: 2, steps: 200, warmupSteps: 20, evalEvery: 50, evalProblems: 10 }),
@@ -154,7 +154,8 @@ export async function levelTable(model: GPT, trained: readonly number[], problem
 
 async function* runSft(c: SftJobConfig, backend: Backend, context?: JobContext): AsyncGenerator<MetricRecord, void, undefined> {
   const engine = new Engine(backend);
-  const start = { model: await fetchCheckpoint(c.init === "shipped SFT" ? c.sftCheckpointUrl : c.checkpointUrl), step: 0 };
+  const url = c.init === "shipped SFT" ? c.sftCheckpointUrl : c.checkpointUrl;
+  const start = c.init === "random weights" ? { step: 0 } : { model: await fetchCheckpoint(url), step: 0 };
   const config = sftConfig(c);
   const run = new SftRun(engine, config, c.seed, BASE_MODEL, start);
   const levels = trainedLevels(config);
@@ -193,7 +194,7 @@ export const sftJob: JobDef<SftJobConfig> = {
   title: "Cold-start SFT on worked traces",
   description: "Fine-tune the shipped base model on <think>…</think><answer>…</answer> traces, with the loss on the completion only.",
   params: [
-    { key: "init", label: "start from", kind: "choice", choices: SFT_INIT_CHOICES, help: "the shipped base model, or the shipped SFT model (fine-tune it further)" },
+    { key: "init", label: "start from", kind: "choice", choices: SFT_INIT_CHOICES, help: "the shipped base model, the shipped SFT model (fine-tune it further), or random weights (no pretraining)" },
     { key: "granularity", label: "thinking", kind: "choice", choices: GRANULARITIES, help: "steps: one line per operation · columns: digit by digit (longer)" },
     { key: "maxLevel", label: "levels 1 to", kind: "int", min: 1, max: LEVELS.length, help: "train on traces of levels 1…this" },
     { key: "tracesPerLevel", label: "traces per level", kind: "int", min: 1, max: 2000, help: "how many cold-start traces of each level" },
