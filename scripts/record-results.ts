@@ -1,6 +1,7 @@
 // Writes data/results/<lesson>.json from finished run directories, copying each
 // run's command and metrics from its summary.json (pages quote these files; they
-// never hard-code a result). Claims are kept from the existing file.
+// never hard-code a result). Claims are kept from the existing file. A run made from
+// another run's checkpoint (its summary names a "base") also records the base's command.
 //   node --import tsx scripts/record-results.ts <lesson> <name>=<run dir> [...]
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -16,9 +17,15 @@ const runs = pairs.map((pair) => {
   const [name, dir] = pair.split("=");
   if (!name || !dir) throw new Error(`expected name=dir, got "${pair}"`);
   const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as {
-    command: string; backend: string; adapter: string; wall_s: number; params: number; metrics: Record<string, number>;
+    command: string; backend: string; adapter: string; wall_s: number; params: number; metrics: Record<string, number>; base?: string;
   };
-  return { name, command: summary.command, backend: summary.backend, adapter: summary.adapter, wall_s: summary.wall_s, params: summary.params, metrics: summary.metrics };
+  // a run that started from another run's checkpoint (SFT from a base): keep the command that made the base
+  const baseSummary = summary.base ? join(summary.base, "summary.json") : null;
+  const base_command = baseSummary && existsSync(baseSummary) ? (JSON.parse(readFileSync(baseSummary, "utf8")) as { command: string }).command : undefined;
+  return {
+    name, command: summary.command, ...(base_command ? { base_command } : {}),
+    backend: summary.backend, adapter: summary.adapter, wall_s: summary.wall_s, params: summary.params, metrics: summary.metrics,
+  };
 });
 mkdirSync("data/results", { recursive: true });
 writeFileSync(file, JSON.stringify({ runs, claims: previous.claims ?? [] }, null, 2) + "\n");

@@ -1,6 +1,7 @@
 // The r1-lab command line. Each subcommand lives in its own file.
 import { UsageError } from "./args.js";
 import { bench } from "./bench.js";
+import { evalCommand } from "./eval.js";
 import { info } from "./info.js";
 import { sample } from "./sample.js";
 import { train } from "./train.js";
@@ -10,6 +11,7 @@ const USAGE = `usage: r1-lab <command> [flags]
 commands:
   info      the WebGPU adapter, its features and limits (--json)
   train     train a stage and write its run record: train pretrain --preset ci --seed 1 --out runs/pre
+  eval      score a model per level, with and without thinking: eval --from DIR --levels 1-5 --k 1,4,16 --json
   sample    continue a prompt with a trained model: sample --from runs/pre --prompt "47+38="
   bench     R1 Lab vs TensorFlow.js and jax-js on this adapter: bench --quick --json out.json
 
@@ -20,7 +22,7 @@ common flags: --preset <ci|default> --seed N --out DIR --from CHECKPOINT --backe
   TypeScript kernels they are tested against (several times slower), to compare.`;
 
 type Command = (argv: string[], print: (s: string) => void) => Promise<number>;
-const COMMANDS: Record<string, Command> = { info, train, sample, bench };
+const COMMANDS: Record<string, Command> = { info, train, eval: evalCommand, sample, bench };
 
 export async function main(argv: string[], print: (s: string) => void = (s) => console.log(s)): Promise<number> {
   const [name, ...rest] = argv;

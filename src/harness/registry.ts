@@ -7,10 +7,12 @@
 import type { JobDef } from "./jobs.js";
 import { spiralsJob } from "./jobs/engine-spirals.js";
 import { pretrainJob } from "./jobs/pretrain.js";
+import { sftJob } from "./jobs/sft.js";
 
 export const JOBS: Readonly<Record<string, JobDef>> = {
   [spiralsJob.name]: spiralsJob,
   [pretrainJob.name]: pretrainJob,
+  [sftJob.name]: sftJob,
 };
 
 export function getJob(name: string): JobDef {

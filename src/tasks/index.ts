@@ -1,5 +1,5 @@
 // The task world in one import: generator, splits, tokenizer, chat template,
-// verifier and rule rewards, and the pretraining textbook.
+// verifier and rule rewards, the pretraining textbook and the cold-start traces.
 export * from "./rng.js";
 export * from "./splits.js";
 export * from "./arithmetic.js";
@@ -7,3 +7,4 @@ export * from "./tokenizer.js";
 export * from "./template.js";
 export * from "./verifier.js";
 export * from "./corpus.js";
+export * from "./traces.js";

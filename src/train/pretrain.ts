@@ -13,7 +13,7 @@ import type { TensorMap } from "../io/safetensors.js";
 import { loadModelTensors, loadOptimizerTensors, modelTensors, optimizerTensors } from "./checkpoint.js";
 import { directAccuracy, heldoutDirectProblems } from "./eval.js";
 import type { PretrainConfig } from "./presets.js";
-import { loadTextbook, randomBatch, unigramLoss, validationBatches, type TextData } from "./text-data.js";
+import { loadTextbook, randomBatch, unigramLoss, validationBatches, type TextData, type ValidationBatch } from "./text-data.js";
 import { trainStep } from "./step.js";
 
 export interface PretrainRecord {
@@ -41,7 +41,7 @@ export class PretrainRun {
   /** steps taken so far (the next step's index) */
   step = 0;
   readonly unigramValLoss: number;
-  private valSet: { ids: Int32Array; targets: Int32Array }[];
+  private valSet: ValidationBatch[];
 
   constructor(readonly engine: Engine, readonly config: PretrainConfig, readonly seed: number, resume?: ResumeState, data?: TextData) {
     if (config.seqLen > config.model.maxSeqLen) throw new Error(`seqLen ${config.seqLen} exceeds the model's maxSeqLen ${config.model.maxSeqLen}`);
@@ -95,18 +95,21 @@ export class PretrainRun {
     return record;
   }
 
+  /** mean loss per predicted token over the validation batches (the whole stream, unless evalBatches cuts it) */
   async validationLoss(): Promise<number> {
     const e = this.engine;
-    const { batchSize: B, seqLen: T } = this.config;
     let total = 0;
+    let tokens = 0;
     for (const v of this.valSet) {
       const loss = e.scope(() =>
-        e.noGrad(() => this.model.loss(e.tensor(v.ids, [B, T], "i32"), e.tensor(v.targets, [B, T], "i32"))),
+        e.noGrad(() => this.model.loss(e.tensor(v.ids, [v.rows, v.T], "i32"), e.tensor(v.targets, [v.rows, v.T], "i32"))),
       );
-      total += await loss.item();
+      // batches differ in size (the last ones are smaller): weight each by its tokens
+      total += (await loss.item()) * v.rows * v.T;
+      tokens += v.rows * v.T;
       loss.dispose();
     }
-    return total / Math.max(1, this.valSet.length);
+    return total / Math.max(1, tokens);
   }
 
   /** the base model answering held-out questions directly */

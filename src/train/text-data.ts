@@ -53,19 +53,41 @@ export function randomBatch(stream: Int32Array, B: number, T: number, seed: numb
   return { ids, targets };
 }
 
-/** Consecutive, non-overlapping windows covering the validation stream (for a fixed val loss). */
-export function validationBatches(stream: Int32Array, B: number, T: number, maxBatches: number): { ids: Int32Array; targets: Int32Array }[] {
-  const windows = Math.floor((stream.length - 1) / T);
-  const out: { ids: Int32Array; targets: Int32Array }[] = [];
-  for (let w = 0; w + B <= windows && out.length < maxBatches; w += B) {
-    const ids = new Int32Array(B * T);
-    const targets = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) {
-      const start = (w + b) * T;
-      ids.set(stream.subarray(start, start + T), b * T);
-      targets.set(stream.subarray(start + 1, start + T + 1), b * T);
+/** One validation batch: `rows` windows of `T` tokens. */
+export interface ValidationBatch {
+  ids: Int32Array;
+  targets: Int32Array;
+  rows: number;
+  T: number;
+}
+
+/**
+ * Consecutive, non-overlapping windows over the validation stream, B to a batch:
+ * every token of the stream is predicted exactly once (the last batch may have
+ * fewer rows, and a last window shorter than T is a batch of its own), unless
+ * `maxBatches` stops it early (a quick page run may ask for fewer).
+ */
+export function validationBatches(stream: Int32Array, B: number, T: number, maxBatches: number): ValidationBatch[] {
+  const predicted = stream.length - 1; // every token but the first is a target
+  const windows = Math.floor(predicted / T);
+  const out: ValidationBatch[] = [];
+  const batchOf = (first: number, rows: number, len: number): ValidationBatch => {
+    const ids = new Int32Array(rows * len);
+    const targets = new Int32Array(rows * len);
+    for (let r = 0; r < rows; r++) {
+      const start = first + r * len;
+      ids.set(stream.subarray(start, start + len), r * len);
+      targets.set(stream.subarray(start + 1, start + len + 1), r * len);
     }
-    out.push({ ids, targets });
-  }
+    return { ids, targets, rows, T: len };
+  };
+  for (let w = 0; w < windows && out.length < maxBatches; w += B) out.push(batchOf(w * T, Math.min(B, windows - w), T));
+  const tail = predicted - windows * T;
+  if (tail > 0 && out.length < maxBatches) out.push(batchOf(windows * T, 1, tail));
   return out;
+}
+
+/** How many of the stream's targets the batches predict (all of them when nothing was cut). */
+export function validationTokens(batches: readonly ValidationBatch[]): number {
+  return batches.reduce((n, b) => n + b.rows * b.T, 0);
 }

@@ -1,0 +1,4 @@
+// Scoring models: pass@k, maj@k, format rate, with and without thinking.
+export * from "./metrics.js";
+export * from "./evaluate.js";
+export * from "./probabilities.js";
