@@ -3,7 +3,7 @@
 // from the order of floating-point sums, so they stay tiny).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CpuBackend } from "../../src/cpu/index.js";
+import { CpuBackend, createWasmEngineSync } from "../../src/cpu/index.js";
 import { createBackend } from "../../src/tensor/create.js";
 import type { Backend } from "../../src/tensor/backend.js";
 import { Engine } from "../../src/tensor/engine.js";
@@ -71,6 +71,11 @@ const runs: [string, (backend: Backend) => Promise<number[]>][] = [
 for (const [name, run] of runs) {
   test(`${name}: 50 steps on WebGPU match the CPU engine`, async (t) => {
     const cpu = await run(new CpuBackend());
+    // the WebAssembly engine (what --backend cpu runs) follows the same curve
+    const wasm = await run(new CpuBackend({ wasm: createWasmEngineSync() }));
+    for (let s = 0; s < STEPS; s++) {
+      assert.ok(Math.abs(wasm[s]! - cpu[s]!) <= ATOL + RTOL * Math.abs(cpu[s]!), `step ${s}: wasm ${wasm[s]} vs reference ${cpu[s]}`);
+    }
     const gpuBackend = await createBackend("webgpu");
     let gpu: number[];
     try {
