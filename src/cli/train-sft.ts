@@ -4,13 +4,11 @@
 // (metrics.jsonl, summary.json, config.json, model.safetensors, optimizer.safetensors).
 // --from a base (pretrain) run starts a new SFT run from its weights; --from an
 // unfinished SFT run (one stopped with --stop-after) continues it where it stopped.
-import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { evaluate } from "../eval/index.js";
-import { appendMetrics, readConfig, readModel, writeConfig, writeModel, writeSummary } from "../io/run-record-node.js";
+import { appendMetrics, readConfig, readModel, readOptimizer, writeConfig, writeModel, writeOptimizer, writeSummary } from "../io/run-record-node.js";
 import type { RunSummary } from "../io/run-record.js";
-import { decodeSafetensors, encodeSafetensors } from "../io/safetensors.js";
 import type { GPTConfig } from "../nn/gpt.js";
 import { Engine } from "../tensor/engine.js";
 import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
@@ -46,12 +44,10 @@ export async function trainSft(argv: string[], print: (s: string) => void): Prom
   const saved = (await readConfig(from)) as SavedConfig;
   if (!saved.model) throw new Error(`${from}/config.json has no "model" section`);
   const { tensors } = await readModel(from);
-  const optPath = join(from, "optimizer.safetensors");
   // an SFT run's own checkpoint resumes it; anything else is a base to start from
-  const resuming = saved.stage === "sft" && existsSync(optPath);
-  const start: SftResume = resuming
-    ? { model: tensors, optimizer: decodeSafetensors(new Uint8Array(await readFile(optPath))).tensors, step: Number(saved.step ?? 0) }
-    : { model: tensors, step: 0 };
+  const optimizer = saved.stage === "sft" ? await readOptimizer(from) : undefined;
+  const resuming = optimizer !== undefined;
+  const start: SftResume = optimizer ? { model: tensors, optimizer, step: Number(saved.step ?? 0) } : { model: tensors, step: 0 };
   const base = resuming ? (saved.base ?? from) : from;
 
   const { backend, fallbackReason, kind, adapter } = await createBackendWithReport(backendKind);
@@ -69,7 +65,7 @@ export async function trainSft(argv: string[], print: (s: string) => void): Prom
     const save = async () => {
       const ck = await run!.checkpoint();
       await writeModel(out, ck.model, { stage: "sft", step: String(run!.step) });
-      await writeFile(join(out, "optimizer.safetensors"), encodeSafetensors(ck.optimizer, { step: String(run!.step) }));
+      await writeOptimizer(out, ck.optimizer, { step: String(run!.step) });
       await writeConfig(out, { stage: "sft", preset: presetName, seed, step: run!.step, base, model: saved.model, train: config, eval: preset.eval });
     };
     while (!run.done && run.step < stopAfter) {

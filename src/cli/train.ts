@@ -1,11 +1,9 @@
 // r1-lab train <stage>: run a training stage and write its run record:
 // metrics.jsonl, summary.json, config.json, model.safetensors (+ optimizer.safetensors
 // so the run can be resumed with --from).
-import { existsSync } from "node:fs";
-import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { appendMetrics, readConfig, readModel, writeConfig, writeModel, writeSummary } from "../io/run-record-node.js";
-import { decodeSafetensors, encodeSafetensors } from "../io/safetensors.js";
+import { appendMetrics, readConfig, readModel, readOptimizer, writeConfig, writeModel, writeOptimizer, writeSummary } from "../io/run-record-node.js";
 import type { RunSummary } from "../io/run-record.js";
 import { Engine } from "../tensor/engine.js";
 import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
@@ -40,8 +38,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     const from = values.from;
     const saved = (await readConfig(from)) as { step?: number; train?: unknown };
     const { tensors } = await readModel(from);
-    const optPath = join(from, "optimizer.safetensors");
-    const optimizer = existsSync(optPath) ? decodeSafetensors(new Uint8Array(await readFile(optPath))).tensors : undefined;
+    const optimizer = await readOptimizer(from);
     resume = { model: tensors, ...(optimizer ? { optimizer } : {}), step: optimizer ? Number(saved.step ?? 0) : 0 };
   }
 
@@ -60,7 +57,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     const save = async () => {
       const ck = await run!.checkpoint();
       await writeModel(out, ck.model, { stage: "pretrain", step: String(run!.step) });
-      await writeFile(join(out, "optimizer.safetensors"), encodeSafetensors(ck.optimizer, { step: String(run!.step) }));
+      await writeOptimizer(out, ck.optimizer, { step: String(run!.step) });
       await writeConfig(out, { stage: "pretrain", preset, seed, step: run!.step, model: config.model, train: config });
     };
     while (!run.done && run.step < stopAfter) {

@@ -94,3 +94,21 @@ export async function readModel(
   if (expected) checkAgainstSpec(decoded.tensors, expected);
   return decoded;
 }
+
+/** Writes dir/optimizer.safetensors (the optimiser's state, for resuming). */
+export async function writeOptimizer(dir: string, tensors: TensorMap, metadata?: Metadata): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, RUN_FILES.optimizer), encodeSafetensors(tensors, metadata));
+}
+
+/** Reads dir/optimizer.safetensors, or undefined when the run saved none. */
+export async function readOptimizer(dir: string): Promise<TensorMap | undefined> {
+  const path = join(dir, RUN_FILES.optimizer);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch {
+    return undefined;
+  }
+  return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)).tensors;
+}

@@ -15,6 +15,8 @@ export const RUN_FILES = {
   summary: "summary.json",
   config: "config.json",
   model: "model.safetensors",
+  /** AdamW's moments, so a stopped run can resume exactly */
+  optimizer: "optimizer.safetensors",
 } as const;
 
 export type MetricValue = number | string | boolean | null;

@@ -4,19 +4,13 @@ import type { EvalConfig } from "../eval/evaluate.js";
 import { DEFAULT_EVAL_CONFIG } from "../eval/evaluate.js";
 import type { GPTConfig } from "../nn/gpt.js";
 import type { SftConfig } from "./sft.js";
+import type { OptimSettings } from "./step.js";
 import { vocabSize } from "../tasks/index.js";
 
-export interface PretrainConfig {
+export interface PretrainConfig extends OptimSettings {
   model: GPTConfig;
-  batchSize: number;
   /** context length of a training window */
   seqLen: number;
-  steps: number;
-  lr: number;
-  warmupSteps: number;
-  minLrRatio: number;
-  weightDecay: number;
-  maxGradNorm: number;
   /** evaluate validation loss every this many steps (and at the end) */
   evalEvery: number;
   /** cap on validation batches per evaluation; the presets' caps cover the whole validation stream (tested) */

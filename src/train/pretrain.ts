@@ -14,18 +14,9 @@ import { loadModelTensors, loadOptimizerTensors, modelTensors, optimizerTensors 
 import { directAccuracy, heldoutDirectProblems } from "./eval.js";
 import type { PretrainConfig } from "./presets.js";
 import { loadTextbook, randomBatch, unigramLoss, validationBatches, type TextData, type ValidationBatch } from "./text-data.js";
-import { trainStep } from "./step.js";
+import { trainStep, type StepRecord } from "./step.js";
 
-export interface PretrainRecord {
-  step: number;
-  loss: number;
-  grad_norm: number;
-  lr: number;
-  tokens_per_s: number;
-  /** present on evaluation steps */
-  val_loss?: number;
-  [k: string]: number | undefined;
-}
+export type PretrainRecord = StepRecord;
 
 export interface ResumeState {
   model: TensorMap;

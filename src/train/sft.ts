@@ -16,9 +16,9 @@ import { type Granularity, makeTraceSet, maxTraceTokens } from "../tasks/index.j
 import type { Engine } from "../tensor/engine.js";
 import { loadModelTensors, loadOptimizerTensors, modelTensors, optimizerTensors } from "./checkpoint.js";
 import { batchIndices, exampleFromTrace, padBatch, type SftExample } from "./sft-data.js";
-import { trainStep } from "./step.js";
+import { trainStep, type OptimSettings, type StepRecord } from "./step.js";
 
-export interface SftConfig {
+export interface SftConfig extends OptimSettings {
   /** how the traces think (src/tasks/traces.ts) */
   granularity: Granularity;
   /** training traces per level, levels 1… in order (a 0 leaves a level out) */
@@ -27,30 +27,16 @@ export interface SftConfig {
   dataSeed: number;
   /** validation traces per trained level, for the validation loss */
   valPerLevel: number;
-  batchSize: number;
-  steps: number;
-  lr: number;
-  warmupSteps: number;
-  minLrRatio: number;
-  weightDecay: number;
-  maxGradNorm: number;
   /** validation loss and held-out greedy accuracy / format rate every this many steps (and at the end) */
   evalEvery: number;
   /** held-out problems per trained level for those periodic evaluations */
   evalProblemsPerLevel: number;
 }
 
-export interface SftRecord {
-  step: number;
-  loss: number;
-  grad_norm: number;
-  lr: number;
-  tokens_per_s: number;
+export interface SftRecord extends StepRecord {
   /** on evaluation steps */
-  val_loss?: number;
   heldout_accuracy?: number;
   format_rate?: number;
-  [k: string]: number | undefined;
 }
 
 export interface SftResume {

@@ -7,6 +7,31 @@ import type { AdamW } from "../optim/adamw.js";
 import type { Engine, Tensor } from "../tensor/engine.js";
 import { assertFinite } from "./guard.js";
 
+/** The optimisation settings every training loop shares (AdamW, warmup, cosine decay, clipping). */
+export interface OptimSettings {
+  batchSize: number;
+  steps: number;
+  /** peak learning rate, reached after warmupSteps */
+  lr: number;
+  warmupSteps: number;
+  /** the learning rate decays by cosine to lr·minLrRatio */
+  minLrRatio: number;
+  weightDecay: number;
+  maxGradNorm: number;
+}
+
+/** What every training loop logs each step: one line of metrics.jsonl. */
+export interface StepRecord {
+  step: number;
+  loss: number;
+  grad_norm: number;
+  lr: number;
+  tokens_per_s: number;
+  /** present on evaluation steps */
+  val_loss?: number;
+  [k: string]: number | undefined;
+}
+
 export interface StepScalars {
   loss: number;
   gradNorm: number;

@@ -1,26 +1,14 @@
 // r1-lab train sft and r1-lab eval: the run record, resuming, the eval JSON, bad input.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { cli } from "./helpers/cli.js";
 
-const run = promisify(execFile);
-const BIN = join(import.meta.dirname, "../../bin/r1-lab.js");
 const dir = mkdtempSync(join(tmpdir(), "r1lab-sft-"));
 const base = join(dir, "base");
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run("node", [BIN, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const metricLines = (d: string) => readFileSync(join(d, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>);
 

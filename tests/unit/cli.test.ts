@@ -1,24 +1,12 @@
 // The r1-lab command: info, the pretrain run record, resuming, and bad input.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { cli } from "./helpers/cli.js";
 
-const run = promisify(execFile);
-const BIN = join(import.meta.dirname, "../../bin/r1-lab.js");
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run("node", [BIN, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 test("info --json reports the adapter, its features and limits", async () => {
   const r = await cli(["info", "--json"]);
@@ -30,8 +18,7 @@ test("info --json reports the adapter, its features and limits", async () => {
 });
 
 test("info with no adapter says so plainly and names the CPU fallback", async () => {
-  const { stdout, stderr } = await run("node", [BIN, "info"], { env: { ...process.env, VK_ICD_FILENAMES: "/nonexistent/icd.json" } })
-    .catch((e: { stdout: string; stderr: string }) => e);
+  const { stdout, stderr } = await cli(["info"], { VK_ICD_FILENAMES: "/nonexistent/icd.json" });
   assert.match(stdout, /no adapter/i, stderr);
   assert.match(stdout, /CPU engine/);
 });
