@@ -11,17 +11,21 @@ import { PretrainRun, type ResumeState } from "../train/pretrain.js";
 import { pretrainPreset, PRESET_NAMES } from "../train/presets.js";
 import { UsageError, COMMON_OPTIONS, parse, intFlag, choiceFlag } from "./args.js";
 import { Progress } from "./progress.js";
+import { trainGrpo } from "./train-grpo.js";
 import { trainSft } from "./train-sft.js";
 
-export const STAGES = ["pretrain", "sft"] as const;
+export const STAGES = ["pretrain", "sft", "grpo"] as const;
 
 export async function train(argv: string[], print: (s: string) => void): Promise<number> {
-  const { values, positionals } = parse(argv, { ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" } });
+  // each stage parses its own flags; this first pass only finds the stage (so it accepts any stage's flags)
+  const { values, positionals } = parse(argv, { ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, style: { type: "string" } });
   const stage = positionals[0];
   if (!stage) throw new UsageError(`which stage? (${STAGES.join(", ")})`);
   if (!(STAGES as readonly string[]).includes(stage)) throw new UsageError(`unknown stage "${stage}" (available: ${STAGES.join(", ")})`);
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   if (stage === "sft") return trainSft(argv, print);
+  if (stage === "grpo") return trainGrpo(argv, print);
+  if (values.style !== undefined) throw new UsageError("--style is a flag of train grpo");
   const preset = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
   const seed = intFlag("seed", values.seed, 1);
   const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");

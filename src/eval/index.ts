@@ -2,3 +2,4 @@
 export * from "./metrics.js";
 export * from "./evaluate.js";
 export * from "./probabilities.js";
+export * from "./styled.js";

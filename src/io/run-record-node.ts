@@ -112,3 +112,20 @@ export async function readOptimizer(dir: string): Promise<TensorMap | undefined>
   }
   return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)).tensors;
 }
+
+/** Writes dir/reference.safetensors (an RL run's frozen reference model, for resuming). */
+export async function writeReference(dir: string, tensors: TensorMap, metadata?: Metadata): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, RUN_FILES.reference), encodeSafetensors(tensors, metadata));
+}
+
+/** Reads dir/reference.safetensors, or undefined when there is none. */
+export async function readReference(dir: string): Promise<TensorMap | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(dir, RUN_FILES.reference));
+  } catch {
+    return undefined;
+  }
+  return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)).tensors;
+}

@@ -17,6 +17,8 @@ export const RUN_FILES = {
   model: "model.safetensors",
   /** AdamW's moments, so a stopped run can resume exactly */
   optimizer: "optimizer.safetensors",
+  /** RL stages: the frozen reference policy the KL penalty anchors to */
+  reference: "reference.safetensors",
 } as const;
 
 export type MetricValue = number | string | boolean | null;

@@ -181,18 +181,22 @@ export interface GrpoStats {
   kl: number;
   /** share of tokens whose clip is active, i.e. whose ratio term gives no gradient */
   clipFraction: number;
+  /** share clipped below: Â < 0 and ρ < 1 − ε (TRL's clip_ratio/low_mean) */
+  clipLow: number;
+  /** share clipped above: Â > 0 and ρ > 1 + ε_high (TRL's clip_ratio/high_mean) */
+  clipHigh: number;
   /** mean ratio π_θ/π_old (1 on the first update after sampling) */
   ratio: number;
 }
 
 /** the order of the values in GrpoOutput.stats */
-export const GRPO_STAT_KEYS = ["kl", "clipFraction", "ratio"] as const;
+export const GRPO_STAT_KEYS = ["kl", "clipFraction", "ratio", "clipLow", "clipHigh"] as const;
 
 export interface GrpoOutput {
   /** the scalar to minimise, shape [1] */
   loss: Tensor;
   /**
-   * f32 [3]: mean KL, clip fraction, mean ratio (GRPO_STAT_KEYS order), on the device
+   * f32 [5]: mean KL, clip fraction, mean ratio, low and high clip shares (GRPO_STAT_KEYS order), on the device
    * and outside the tape. Nothing is read back here: read it with readGrpoStats
    * (one readback), and keep() it first if the loss is built inside a scope that
    * ends before you read (as trainStep's does).
@@ -235,8 +239,14 @@ export function grpoLoss(engine: Engine, inputs: GrpoInputs, opts: GrpoOptions =
     // clip active ⇔ clipped < unclipped strictly (ge has no gradient: a mask only)
     const unclippedWins = e.wrap(e.backend.binary("ge", clipped.raw, unclipped.raw));
     const clipActive = e.mul(e.affine(unclippedWins, -1, 1), mask);
+    // which side: a clip with Â > 0 is the upper one (ρ > 1 + ε_high), with Â < 0 the lower
+    const zero = e.zeros(adv.shape);
+    const positive = e.affine(e.wrap(e.backend.binary("ge", zero.raw, adv.raw)), -1, 1); // Â > 0
+    const clipHigh = e.mul(clipActive, positive);
     const klSum = kl ? e.sumAll(kl) : e.full([1], NaN); // kl is already 0 off the mask
-    const sums = e.concat([klSum, e.sumAll(clipActive), e.sumAll(e.mul(ratio, mask))], 0);
+    const sums = e.concat([
+      klSum, e.sumAll(clipActive), e.sumAll(e.mul(ratio, mask)), e.sub(e.sumAll(clipActive), e.sumAll(clipHigh)), e.sumAll(clipHigh),
+    ], 0);
     const tokens = e.maximum(e.sumAll(mask), e.full([1], 1)); // an all-masked batch gives 0s, not NaN
     return e.div(sums, tokens);
   });
@@ -247,7 +257,7 @@ export function grpoLoss(engine: Engine, inputs: GrpoInputs, opts: GrpoOptions =
 export async function readGrpoStats(stats: Tensor): Promise<GrpoStats> {
   const v = await stats.data();
   stats.dispose();
-  return { kl: v[0]!, clipFraction: v[1]!, ratio: v[2]! };
+  return { kl: v[0]!, clipFraction: v[1]!, ratio: v[2]!, clipLow: v[3]!, clipHigh: v[4]! };
 }
 
 /**

@@ -25,6 +25,12 @@ export interface GenerateOptions extends SamplingOptions {
   seed: number;
   /** called after every decoding step with the tokens so far (for live samples) */
   onToken?: (step: number, tokens: readonly number[][]) => void;
+  /**
+   * also return, for every new token, its log-probability and the entropy of the
+   * distribution it was drawn from, both at the sampling temperature (1 when greedy)
+   * and before top-k/top-p cut the tail: what GRPO needs as log π_old.
+   */
+  logprobs?: boolean;
 }
 
 export interface Generation {
@@ -32,6 +38,10 @@ export interface Generation {
   tokens: number[][];
   /** true where a stop token ended the sequence (false: ran out of maxNewTokens) */
   stopped: boolean[];
+  /** with `logprobs`: log π(token) per new token, at the sampling temperature */
+  logprobs?: number[][];
+  /** with `logprobs`: the entropy (nats) of each new token's distribution */
+  entropies?: number[][];
 }
 
 export async function generate(model: GPT, prompts: readonly (readonly number[])[], o: GenerateOptions): Promise<Generation> {
@@ -49,6 +59,8 @@ export async function generate(model: GPT, prompts: readonly (readonly number[])
   const rng = new Rng(o.seed);
   const stop = new Set(o.stopTokens);
   const out: number[][] = prompts.map(() => []);
+  const logprobs: number[][] = prompts.map(() => []);
+  const entropies: number[][] = prompts.map(() => []);
   const done = new Array<boolean>(B).fill(false);
   const cache = model.newCache(B);
   // Left padding: the pad id is never seen by a real token, so any id will do.
@@ -75,6 +87,11 @@ export async function generate(model: GPT, prompts: readonly (readonly number[])
         const tok = done[b] ? out[b]![out[b]!.length - 1]! : sampleToken(rows, b * V, V, o, rng);
         if (!done[b]) {
           out[b]!.push(tok);
+          if (o.logprobs) {
+            const { logp, entropy } = tokenLogProb(rows, b * V, V, tok, o.temperature || 1);
+            logprobs[b]!.push(logp);
+            entropies[b]!.push(entropy);
+          }
           if (stop.has(tok)) done[b] = true;
         }
         next.push(tok);
@@ -88,7 +105,25 @@ export async function generate(model: GPT, prompts: readonly (readonly number[])
     model.freeCache(cache);
     keyStart?.dispose();
   }
-  return { tokens: out, stopped: done };
+  return o.logprobs ? { tokens: out, stopped: done, logprobs, entropies } : { tokens: out, stopped: done };
+}
+
+/**
+ * log softmax(z / T)[token] and the entropy of softmax(z / T) for one row of
+ * logits z = row[offset .. offset + n), in float64 (a row is one vocabulary).
+ */
+export function tokenLogProb(row: ArrayLike<number>, offset: number, n: number, token: number, temperature: number): { logp: number; entropy: number } {
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, row[offset + i]! / temperature);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += Math.exp(row[offset + i]! / temperature - max);
+  const logZ = max + Math.log(total);
+  let entropy = 0;
+  for (let i = 0; i < n; i++) {
+    const lp = row[offset + i]! / temperature - logZ;
+    entropy -= Math.exp(lp) * lp;
+  }
+  return { logp: row[offset + token]! / temperature - logZ, entropy };
 }
 
 /**

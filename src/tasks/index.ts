@@ -8,3 +8,5 @@ export * from "./template.js";
 export * from "./verifier.js";
 export * from "./corpus.js";
 export * from "./traces.js";
+export * from "./styles.js";
+export * from "./rewards.js";

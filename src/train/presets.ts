@@ -3,6 +3,8 @@
 import type { EvalConfig } from "../eval/evaluate.js";
 import { DEFAULT_EVAL_CONFIG } from "../eval/evaluate.js";
 import type { GPTConfig } from "../nn/gpt.js";
+import type { StyledEvalConfig } from "../eval/styled.js";
+import type { GrpoConfig } from "./grpo.js";
 import type { SftConfig } from "./sft.js";
 import type { OptimSettings } from "./step.js";
 import { vocabSize } from "../tasks/index.js";
@@ -72,4 +74,41 @@ export const SFT_PRESETS: Record<PresetName, SftPreset> = {
 export function sftPreset(name: string): SftPreset {
   if (!(PRESET_NAMES as readonly string[]).includes(name)) throw new Error(`unknown preset "${name}" (choose ${PRESET_NAMES.join(" or ")})`);
   return structuredClone(SFT_PRESETS[name as PresetName]);
+}
+
+/** GRPO: the loop's settings (the style is chosen by the starting checkpoint), and the before/after evaluation. */
+export interface GrpoPreset {
+  grpo: Omit<GrpoConfig, "style">;
+  eval: StyledEvalConfig;
+}
+
+/** pass@k for k = 1 … 64, the curve Yue et al. (2025) plot before and after RL */
+export const PASS_AT_K_KS = [1, 2, 4, 8, 16, 32, 64];
+
+export const GRPO_PRESETS: Record<PresetName, GrpoPreset> = {
+  // levels 1–2 (the ci models' context is 64 tokens), a few steps: checks the machinery, not the claim
+  ci: {
+    grpo: {
+      batchSize: 8, groupSize: 4, updatesPerBatch: 2, steps: 6, lr: 5e-5, warmupSteps: 2, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1,
+      temperature: 1, topP: 1, maxNewTokens: 48, beta: 0.01, eps: 0.2, epsHigh: 0.28, normalisation: "token", scaleByStd: true,
+      rewards: { accuracy: 1, format: 0.1 }, levels: [1, 2], curriculum: "adaptive", dynamicSampling: true, maxSamplingRounds: 2,
+      evalEvery: 3, evalProblemsPerLevel: 8,
+    },
+    eval: { levels: [1, 2], problemsPerLevel: 10, passAtKProblemsPerLevel: 4, ks: [1, 2, 4, 8], temperature: 0.6, topP: 0.95, seed: 1, batchSize: 64, maxNewTokens: 256 },
+  },
+  default: {
+    grpo: {
+      batchSize: 16, groupSize: 8, updatesPerBatch: 2, steps: 150, lr: 5e-5, warmupSteps: 10, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1,
+      temperature: 1, topP: 1, maxNewTokens: 120, beta: 0.01, eps: 0.2, epsHigh: 0.28, normalisation: "token", scaleByStd: true,
+      rewards: { accuracy: 1, format: 0.1 }, levels: [1, 2, 3, 4, 5], curriculum: "adaptive", dynamicSampling: true, maxSamplingRounds: 3,
+      evalEvery: 25, evalProblemsPerLevel: 20,
+    },
+    // the held-out problems of the SFT lesson's evaluation (50 per level, seed 1), sampled as R1 is evaluated
+    eval: { levels: [1, 2, 3, 4, 5], problemsPerLevel: 50, passAtKProblemsPerLevel: 20, ks: PASS_AT_K_KS, temperature: 0.6, topP: 0.95, seed: 1, batchSize: 128, maxNewTokens: 256 },
+  },
+};
+
+export function grpoPreset(name: string): GrpoPreset {
+  if (!(PRESET_NAMES as readonly string[]).includes(name)) throw new Error(`unknown preset "${name}" (choose ${PRESET_NAMES.join(" or ")})`);
+  return structuredClone(GRPO_PRESETS[name as PresetName]);
 }

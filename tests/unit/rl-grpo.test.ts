@@ -102,6 +102,7 @@ function handDerived(c: Case, o: Required<Omit<GrpoOptions, "constant">> & { con
   let loss = 0;
   let kl = 0;
   let clipped = 0;
+  let clippedHigh = 0;
   let ratio = 0;
   let tokens = 0;
   for (let n = 0; n < c.N; n++) {
@@ -118,10 +119,14 @@ function handDerived(c: Case, o: Required<Omit<GrpoOptions, "constant">> & { con
     }
     kl += k3;
     clipped += active ? 1 : 0;
+    clippedHigh += active && A > 0 ? 1 : 0;
     ratio += rho;
     tokens++;
   }
-  const stats: GrpoStats = { kl: kl / tokens, clipFraction: clipped / tokens, ratio: ratio / tokens };
+  const stats: GrpoStats = {
+    kl: kl / tokens, clipFraction: clipped / tokens, ratio: ratio / tokens,
+    clipLow: (clipped - clippedHigh) / tokens, clipHigh: clippedHigh / tokens,
+  };
   return { loss, grad, stats };
 }
 
@@ -199,9 +204,13 @@ describe("grpoLoss: autograd equals the hand-derived gradient (float64 CPU)", ()
           const got = await engineRun(e64, c, o);
           assertClose([got.loss], [want.loss], { atol: 1e-12 }, "loss");
           assertClose(got.grad, want.grad, { atol: 1e-12 }, "∂loss/∂logits");
-          assertClose([got.stats.kl, got.stats.clipFraction, got.stats.ratio], [want.stats.kl, want.stats.clipFraction, want.stats.ratio], { atol: 1e-12 }, "stats");
+          const keys = ["kl", "clipFraction", "ratio", "clipLow", "clipHigh"] as const;
+          assertClose(keys.map((k) => got.stats[k]), keys.map((k) => want.stats[k]), { atol: 1e-12 }, "stats");
           // clipped rows: 2 and 5, and 7 unless clip-higher lets 1.25 through
           assert.equal(got.stats.clipFraction, (epsHigh === 0.2 ? 3 : 2) / 8);
+          // row 5 (Â < 0) is the only one clipped below; 2 and 7 (Â > 0) above
+          assert.equal(got.stats.clipLow, 1 / 8);
+          assert.equal(got.stats.clipHigh, (epsHigh === 0.2 ? 2 : 1) / 8);
           for (const n of [8, 9]) assert.deepEqual(got.grad.slice(n * c.V, n * c.V + c.V), new Array(c.V).fill(0), `masked row ${n}: exactly 0`);
           const clippedRows = epsHigh === 0.2 ? [2, 5, 7] : [2, 5];
           if (beta === 0) {

@@ -1,0 +1,157 @@
+// r1-lab train grpo --from <checkpoint> --preset ci|default --seed N --out DIR
+//
+// Reinforcement learning with GRPO and rule rewards (src/train/grpo.ts), from
+//   an SFT checkpoint  → R1's path: the chat template the cold start taught;
+//   a pretrain (base)  → R1-Zero's path: no cold start, the textbook's own sentence
+//                        (src/tasks/styles.ts says why; --style overrides).
+// --from an unfinished GRPO run (stopped with --stop-after) continues it exactly:
+// its weights, AdamW moments, frozen reference model and curriculum state.
+// At the end, the starting model (the reference) and the trained policy are scored
+// on the same held-out problems: greedy accuracy and pass@k, before and after.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { evaluateStyled } from "../eval/styled.js";
+import { appendMetrics, readConfig, readModel, readOptimizer, readReference, writeConfig, writeModel, writeOptimizer, writeReference, writeSummary } from "../io/run-record-node.js";
+import type { RunSummary } from "../io/run-record.js";
+import type { GPT, GPTConfig } from "../nn/gpt.js";
+import type { LevelAccuracy } from "../rl/curriculum.js";
+import { answerStyle, STYLE_NAMES, type StyleName } from "../tasks/index.js";
+import { Engine } from "../tensor/engine.js";
+import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
+import { GrpoRun, type GrpoConfig, type GrpoRecord, type GrpoStart } from "../train/grpo.js";
+import { grpoPreset, PRESET_NAMES } from "../train/presets.js";
+import { COMMON_OPTIONS, UsageError, choiceFlag, intFlag, parse } from "./args.js";
+import { Progress } from "./progress.js";
+
+interface SavedConfig {
+  stage?: string;
+  step?: number;
+  updates?: number;
+  level_accuracy?: LevelAccuracy;
+  model?: GPTConfig;
+  /** the checkpoint an RL run started from */
+  base?: string;
+  train?: GrpoConfig;
+}
+
+/** R1 after a cold start speaks the chat template; a base model knows only the textbook. */
+export function defaultStyle(stage: string | undefined): StyleName {
+  return stage === "pretrain" ? "textbook" : "chat";
+}
+
+export async function trainGrpo(argv: string[], print: (s: string) => void): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, style: { type: "string" },
+  });
+  if (positionals.length !== 1 || positionals[0] !== "grpo") throw new UsageError(`unexpected argument "${positionals.find((p) => p !== "grpo")}"`);
+  const from = values.from;
+  if (!from) throw new UsageError("--from DIR is required: the checkpoint to start from (an SFT run for R1, a pretrain run for R1-Zero)");
+  const out = values.out;
+  if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
+  const presetName = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
+  const seed = intFlag("seed", values.seed, 1);
+  const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
+  const preset = grpoPreset(presetName);
+
+  const saved = (await readConfig(from)) as SavedConfig;
+  if (!saved.model) throw new Error(`${from}/config.json has no "model" section`);
+  const { tensors } = await readModel(from);
+  const resuming = saved.stage === "grpo";
+  let start: GrpoStart = { model: tensors, step: 0 };
+  let style = choiceFlag("style", values.style, STYLE_NAMES, defaultStyle(saved.stage));
+  if (resuming) {
+    const optimizer = await readOptimizer(from);
+    const reference = await readReference(from);
+    if (!optimizer || !reference) throw new Error(`${from} is a GRPO run but lacks optimizer.safetensors or reference.safetensors: it cannot be resumed`);
+    start = { model: tensors, optimizer, reference, step: Number(saved.step ?? 0), updates: saved.updates, levelAccuracy: saved.level_accuracy };
+    style = saved.train?.style ?? style;
+  }
+  const config: GrpoConfig = { ...preset.grpo, style };
+  if (values.steps !== undefined) config.steps = intFlag("steps", values.steps, config.steps, 1);
+  const stopAfter = intFlag("stop-after", values["stop-after"], config.steps, 1);
+  const base = resuming ? (saved.base ?? from) : from;
+
+  const { backend, fallbackReason, kind, adapter } = await createBackendWithReport(backendKind);
+  if (fallbackReason) process.stderr.write(`note: using the CPU engine: ${fallbackReason}\n`);
+  const engine = new Engine(backend);
+  const started = Date.now();
+  let run: GrpoRun | null = null;
+  try {
+    run = new GrpoRun(engine, config, seed, saved.model, start);
+    await mkdir(out, { recursive: true });
+    if (!resuming || from !== out) await writeFile(join(out, "metrics.jsonl"), "");
+    process.stderr.write(`GRPO from ${base} (${saved.stage ?? "?"} checkpoint), ${style} style, ${config.batchSize} prompts × ${config.groupSize} samples per step\n`);
+    const progress = new Progress(config.steps, `grpo (${presetName}, ${backend.name})`);
+    let heldout: number | undefined;
+    const save = async () => {
+      const ck = await run!.checkpoint();
+      await writeModel(out, ck.model, { stage: "grpo", step: String(run!.step) });
+      await writeOptimizer(out, ck.optimizer, { step: String(run!.step) });
+      await writeReference(out, ck.reference, { stage: "reference" });
+      await writeConfig(out, {
+        stage: "grpo", preset: presetName, seed, step: run!.step, updates: run!.updates, level_accuracy: run!.levelAccuracy,
+        base, model: saved.model, train: config, eval: preset.eval,
+      });
+    };
+    let last: GrpoRecord | null = null;
+    while (!run.done && run.step < stopAfter) {
+      last = await run.next();
+      if (last.heldout_accuracy !== undefined) heldout = last.heldout_accuracy;
+      await appendMetrics(out, last as never);
+      const note = `reward ${last.reward.toFixed(3)} · acc ${pct(last.accuracy)} · len ${last["completions/mean_length"].toFixed(1)}` +
+        (heldout === undefined ? "" : ` · held-out ${pct(heldout)}`);
+      progress.update(run.step, note);
+      if (run.step % config.evalEvery === 0 && !run.done) await save();
+    }
+    await save();
+    if (!run.done) {
+      print(`stopped after step ${run.step} of ${config.steps}; continue with --from ${out}`);
+      return 0;
+    }
+    process.stderr.write("scoring the starting model and the trained one on the same held-out problems…\n");
+    const score = async (model: GPT, label: string) => {
+      let bar: Progress | null = null;
+      return evaluateStyled(model, answerStyle(style), preset.eval, (done, total) => {
+        bar ??= new Progress(total, `${label} sequences`);
+        bar.update(done);
+      });
+    };
+    const before = await score(run.reference, "before");
+    const after = await score(run.policy, "after");
+    const summary: RunSummary = {
+      command: `r1-lab train grpo --from ${base} --preset ${presetName} --seed ${seed} --backend ${kind} --out ${out}` +
+        (values.steps ? ` --steps ${config.steps}` : "") + (values.style ? ` --style ${style}` : ""),
+      stage: "grpo", preset: presetName, seed, backend: backend.name, adapter,
+      wall_s: (Date.now() - started) / 1000,
+      params: run.policy.parameterCount(),
+      metrics: {
+        loss: last ? round(last.loss) : null,
+        steps: run.step,
+        ...Object.fromEntries(Object.entries(before).map(([k, v]) => [`${k}_before`, v])),
+        ...after,
+      },
+      base, style, base_stage: saved.stage ?? null,
+      eval: preset.eval,
+      config,
+    };
+    await writeSummary(out, summary);
+    if (values.json) print(JSON.stringify(summary, null, 2));
+    else {
+      const m = summary.metrics;
+      print(`done: held-out accuracy ${pct(m.heldout_accuracy_before)} → ${pct(m.heldout_accuracy)} (greedy) · ` +
+        `pass@1 ${pct(m.pass_at_1_before)} → ${pct(m.pass_at_1)} · format ${pct(m.format_rate)} · ${summary.wall_s.toFixed(1)} s · run record in ${out}`);
+    }
+    return 0;
+  } finally {
+    run?.dispose();
+    backend.destroy();
+  }
+}
+
+function pct(x: number | null | undefined): string {
+  return x == null ? "?" : `${(x * 100).toFixed(1)}%`;
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}
