@@ -149,14 +149,6 @@ export function sampleGroupPanel(weights: () => Promise<ArrayBuffer>, groupSize 
   return root;
 }
 
-export interface CurvePoint {
-  step: number;
-  accuracy?: number;
-  "completions/mean_length"?: number;
-  heldout_accuracy?: number;
-  reward?: number;
-}
-
 export interface GrpoRecordedRun {
   name: string;
   command: string;
@@ -164,7 +156,8 @@ export interface GrpoRecordedRun {
   wall_s?: number;
   params?: number;
   metrics: Record<string, number | null | undefined>;
-  curve?: CurvePoint[];
+  /** per-step fields of the run's metrics.jsonl, as [step, value] pairs (scripts/record-results.ts --series) */
+  series?: Record<string, [number, number][]>;
 }
 export interface GrpoResults {
   missing?: boolean;
@@ -180,7 +173,7 @@ export function sideBySide(results: GrpoResults, names: readonly [string, string
   grpoCss();
   const root = h("div", "r1-panel r1-grpo-sides");
   const [a, b] = names.map((n) => run(results, n));
-  if (!a?.curve || !b?.curve) {
+  if (!a?.series || !b?.series) {
     root.dataset.recorded = "missing";
     root.append(h("p", "r1-note", `Not recorded yet: data/results/grpo.json has no training curves for "${names[0]}" and "${names[1]}".`));
     return root;
@@ -195,7 +188,7 @@ export function sideBySide(results: GrpoResults, names: readonly [string, string
   ];
   for (const c of charts) {
     const chart = lineChart({ title: c.title, series, xLabel: "step", yLabel: c.y, height: 200, smoothing: 0.8, controls: false });
-    for (const r of [a, b]) chart.set(label[r.name]!, r.curve!.flatMap((p) => (typeof p[c.key] === "number" ? [[p.step, p[c.key]!] as const] : [])));
+    for (const r of [a, b]) chart.set(label[r.name]!, r.series![c.key] ?? []);
     chart.flush();
     grid.append(chart.element);
   }

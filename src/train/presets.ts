@@ -98,7 +98,7 @@ export const GRPO_PRESETS: Record<PresetName, GrpoPreset> = {
   },
   default: {
     grpo: {
-      batchSize: 16, groupSize: 8, updatesPerBatch: 2, steps: 150, lr: 5e-5, warmupSteps: 10, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1,
+      batchSize: 16, groupSize: 8, updatesPerBatch: 2, steps: 200, lr: 5e-5, warmupSteps: 10, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1,
       temperature: 1, topP: 1, maxNewTokens: 120, beta: 0.01, eps: 0.2, epsHigh: 0.28, normalisation: "token", scaleByStd: true,
       rewards: { accuracy: 1, format: 0.1 }, levels: [1, 2, 3, 4, 5], curriculum: "adaptive", dynamicSampling: true, maxSamplingRounds: 3,
       evalEvery: 25, evalProblemsPerLevel: 20,
