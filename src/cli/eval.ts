@@ -3,7 +3,7 @@
 // same numbers on the same backend.
 import { readConfig, readModel } from "../io/run-record-node.js";
 import { GPT, type GPTConfig } from "../nn/gpt.js";
-import { DEFAULT_EVAL_CONFIG, evaluate, reportWithoutSamples, type EvalConfig, type EvalReport } from "../eval/index.js";
+import { DEFAULT_EVAL_CONFIG, budgetSweep, evaluate, reportWithoutSamples, type BudgetPoint, type EvalConfig, type EvalReport } from "../eval/index.js";
 import { MAX_LEVEL, MIN_LEVEL, parseSplit } from "../tasks/index.js";
 import { Engine } from "../tensor/engine.js";
 import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
@@ -20,6 +20,7 @@ export const EVAL_USAGE = `usage: r1-lab eval --from DIR [flags]
   --split heldout|val    which problems (default heldout)
   --batch N              sequences generated at once (default ${DEFAULT_EVAL_CONFIG.batchSize})
   --max-tokens N         cap on new tokens per completion (default ${DEFAULT_EVAL_CONFIG.maxNewTokens})
+  --budget 0,8,16,32     also greedy accuracy with the thinking cut at each budget B (tokens of thought)
   --seed N  --backend auto|webgpu|cpu  --json`;
 
 /** "1-5" or "1,3,5" → [1, …]; every level must exist. */
@@ -46,7 +47,7 @@ export async function evalCommand(argv: string[], print: (s: string) => void): P
     ...COMMON_OPTIONS,
     levels: { type: "string" }, k: { type: "string" }, problems: { type: "string" },
     temperature: { type: "string" }, "top-p": { type: "string" }, split: { type: "string" },
-    batch: { type: "string" }, "max-tokens": { type: "string" },
+    batch: { type: "string" }, "max-tokens": { type: "string" }, budget: { type: "string" },
   });
   if (values.help) {
     print(EVAL_USAGE);
@@ -72,6 +73,7 @@ export async function evalCommand(argv: string[], print: (s: string) => void): P
     batchSize: intFlag("batch", values.batch, d.batchSize, 1),
     maxNewTokens: intFlag("max-tokens", values["max-tokens"], d.maxNewTokens, 1),
   };
+  const budgets = values.budget === undefined ? [] : values.budget.split(",").map((s) => intFlag("budget", s.trim(), 0, 0));
   const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
   const saved = (await readConfig(values.from)) as { model?: GPTConfig };
   if (!saved.model) throw new Error(`${values.from}/config.json has no "model" section`);
@@ -85,14 +87,28 @@ export async function evalCommand(argv: string[], print: (s: string) => void): P
       progress ??= new Progress(total, `eval (${backend.name}) sequences`);
       progress.update(done);
     });
+    let budget: BudgetPoint[] | undefined;
+    if (budgets.length > 0) {
+      let bar: Progress | null = null;
+      budget = await budgetSweep(model, { ...config, budgets }, (done, total) => {
+        bar ??= new Progress(total, "thinking budgets");
+        bar.update(done);
+      });
+    }
     model.dispose();
     const command = ["r1-lab", "eval", ...argv].join(" ");
-    if (values.json) print(JSON.stringify({ command, backend: backend.name, ...(reportWithoutSamples(report) as object) }, null, 2));
-    else print(table(report));
+    if (values.json) print(JSON.stringify({ command, backend: backend.name, ...(reportWithoutSamples(report) as object), ...(budget ? { budget } : {}) }, null, 2));
+    else print(table(report) + (budget ? "\n\n" + budgetTable(budget) : ""));
     return 0;
   } finally {
     backend.destroy();
   }
+}
+
+/** Accuracy against the thinking budget. */
+function budgetTable(points: readonly BudgetPoint[]): string {
+  const rows = points.map((p) => `${String(p.budget).padStart(6)} ${`${(100 * p.accuracy).toFixed(0)}%`.padStart(8)} ${p.mean_think_tokens.toFixed(1).padStart(8)} ${`${(100 * p.forced_rate).toFixed(0)}%`.padStart(8)}`);
+  return [`${"budget".padStart(6)} ${"accuracy".padStart(8)} ${"thought".padStart(8)} ${"cut".padStart(8)}`, ...rows].join("\n");
 }
 
 /** A plain-text table: one row per level. */

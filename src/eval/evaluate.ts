@@ -65,6 +65,8 @@ export interface ModeScores {
   /** sampled completions in the format */
   format_rate_sampled: number;
   mean_completion_tokens: number;
+  /** tokens per sampled completion: the cost of each of the k samples behind pass@k and maj@k */
+  mean_sampled_tokens: number;
   pass_at_k: Record<string, number>;
   maj_at_k: Record<string, number>;
   /** the greedy completions, one per problem (for viewers and reports) */
@@ -171,6 +173,7 @@ export async function evaluate(model: GPT, config: EvalConfig, onProgress?: (don
         format_rate: mean(greedy.map((g) => (g.formatOk ? 1 : 0))),
         format_rate_sampled: mean(sampled.map((g) => (g.formatOk ? 1 : 0))),
         mean_completion_tokens: mean(greedy.map((g) => g.tokens)),
+        mean_sampled_tokens: mean(sampled.map((g) => g.tokens)),
         pass_at_k: pass, maj_at_k: maj, greedy,
       };
     }
@@ -194,6 +197,7 @@ export function flatMetrics(levels: readonly LevelScores[], ks: readonly number[
     format_rate_sampled: avg((l) => l.think.format_rate_sampled),
     mean_completion_tokens: avg((l) => l.think.mean_completion_tokens),
     mean_completion_tokens_no_think: avg((l) => l.no_think.mean_completion_tokens),
+    mean_sampled_tokens: avg((l) => l.think.mean_sampled_tokens),
   };
   for (const k of ks) {
     out[`pass_at_${k}`] = avg((l) => l.think.pass_at_k[k]!);

@@ -3,3 +3,5 @@ export * from "./metrics.js";
 export * from "./evaluate.js";
 export * from "./probabilities.js";
 export * from "./styled.js";
+export * from "./budget.js";
+export * from "./test-time.js";

@@ -48,7 +48,7 @@ test("evaluate: seeded, the same problems and numbers twice; no-think completion
 });
 
 test("flatMetrics: averages over levels, with per-level keys", () => {
-  const mode = (acc: number) => ({ accuracy: acc, format_rate: 1, format_rate_sampled: 0.5, mean_completion_tokens: 10, pass_at_k: { 1: acc, 4: 1 }, maj_at_k: { 1: acc, 4: acc }, greedy: [] });
+  const mode = (acc: number) => ({ accuracy: acc, format_rate: 1, format_rate_sampled: 0.5, mean_completion_tokens: 10, mean_sampled_tokens: 12, pass_at_k: { 1: acc, 4: 1 }, maj_at_k: { 1: acc, 4: acc }, greedy: [] });
   const flat = flatMetrics([
     { level: 1, problems: 2, think: mode(1), no_think: mode(0.5) },
     { level: 3, problems: 2, think: mode(0.5), no_think: mode(0) },
