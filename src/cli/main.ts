@@ -11,6 +11,8 @@ const USAGE = `usage: r1-lab <command> [flags]
 commands:
   info      the WebGPU adapter, its features and limits (--json)
   train     train a stage and write its run record: train pretrain --preset ci --seed 1 --out runs/pre
+            pretrain only: --attention <mha|gqa|mqa|mla> (the presets' own is GQA), --measure-decode
+            (times KV-cached decoding after training: metrics.decode_tokens_per_s)
   eval      score a model per level, with and without thinking: eval --from DIR --levels 1-5 --k 1,4,16 --json
   sample    continue a prompt with a trained model: sample --from runs/pre --prompt "47+38="
   bench     R1 Lab vs TensorFlow.js and jax-js on this adapter: bench --quick --json out.json

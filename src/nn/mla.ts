@@ -49,7 +49,8 @@
 // neighbours. Either way a score depends only on the distance between positions.
 //
 // Notation and dimensions follow DeepSeek-V2 §2.1 (see the course's fact sheet).
-// tests/unit/mla-host-reference.ts re-derives all of it with plain loops.
+// tests/unit/helpers/mla-host.ts re-derives all of it with plain loops, and
+// tests/unit/nn-mla-reference.test.ts holds both paths to it.
 
 import type { AttentionOptions, RawTensor } from "../tensor/backend.js";
 import type { Engine, Tensor } from "../tensor/engine.js";
