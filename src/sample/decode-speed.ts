@@ -54,6 +54,11 @@ export interface DecodeSpeed {
   tokens: number;
   /** wall time of the fastest repeat, ms (the prefill included) */
   ms: number;
+  /**
+   * bytes the engine held after the prefill beyond what it held before decoding began,
+   * per position of the cache (batch × maxSeqLen): the cache, measured while decoding
+   */
+  bytesPerTokenWhileDecoding: number;
 }
 
 /**
@@ -70,11 +75,17 @@ export async function measureDecodeSpeed(model: GPT, o: DecodeSpeedOptions): Pro
   await generate(model, prompts, { ...opts, maxNewTokens: 2 });
   let best = Infinity;
   let tokens = 0;
+  const backend = model.engine.backend;
+  let held = NaN;
   for (let r = 0; r < o.repeats; r++) {
+    const before = backend.stats().liveBytes;
+    const onToken = (step: number) => {
+      if (step === 0) held = backend.stats().liveBytes - before;
+    };
     const t0 = performance.now();
-    const out = await generate(model, prompts, { ...opts, maxNewTokens });
+    const out = await generate(model, prompts, { ...opts, maxNewTokens, onToken });
     best = Math.min(best, performance.now() - t0);
     tokens = out.tokens.reduce((n, t) => n + t.length, 0);
   }
-  return { tokensPerS: (tokens / best) * 1000, tokens, ms: best };
+  return { tokensPerS: (tokens / best) * 1000, tokens, ms: best, bytesPerTokenWhileDecoding: held / (o.batch * maxSeqLen) };
 }
