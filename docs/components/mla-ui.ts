@@ -24,8 +24,11 @@ const CSS = `
 .r1-mla-calc .inputs input { width: 100%; box-sizing: border-box; }
 .r1-mla-calc table, .r1-mla-decode table, .r1-mla-results table { display: block; overflow-x: auto; }
 .r1-mla-calc td.num, .r1-mla-decode td.num, .r1-mla-results td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.r1-mla-calc table, .r1-mla-decode table, .r1-mla-results table { font-size: 13px; }
-.r1-mla-calc th, .r1-mla-decode th, .r1-mla-results th { white-space: normal; vertical-align: bottom; }
+.r1-mla-calc table.r1-table, .r1-mla-decode table.r1-table, .r1-mla-results table.r1-table { font-size: 13px; }
+.r1-mla-calc table.r1-table th, .r1-mla-decode table.r1-table th, .r1-mla-results table.r1-table th { white-space: normal; min-width: 4.5em; }
+.r1-mla-calc table.r1-table th, .r1-mla-calc table.r1-table td, .r1-mla-decode table.r1-table th, .r1-mla-decode table.r1-table td,
+.r1-mla-results table.r1-table th, .r1-mla-results table.r1-table td { padding: 0.2rem 0.45rem; }
+.r1-mla-results table.r1-table td { white-space: nowrap; }
 .r1-mla-calc td small { display: block; color: var(--theme-foreground-muted); font-size: 11px; white-space: nowrap; }
 `;
 let cssDone = false;
@@ -60,7 +63,8 @@ export function cachePicture(d: CacheDims = learnerDims("ci")): HTMLElement {
   const root = h("div", "r1-panel r1-mla-picture");
   const legend = h("div", "r1-mla-legend");
   for (const [cls, text, color] of [["k", "key", "#2f6fdf"], ["v", "value", "#c98a00"], ["c", "latent c^KV", "#7a3fbf"], ["r", "rotary key k^R", "#2a9d5b"]] as const) {
-    const s = h("span", cls, text);
+    const s = h("span", undefined, text);
+    s.dataset.part = cls;
     s.style.setProperty("--c", color);
     legend.append(s);
   }
@@ -203,7 +207,7 @@ export function decodePanel(): DecodePanel {
     table.replaceChildren();
     if (!info) return;
     const head = h("tr");
-    for (const t of ["attention", "parameters", "cached values per token", "bytes per token (cache tensors)", "bytes per token held while decoding", "decode tokens/s"]) head.append(h("th", undefined, t));
+    for (const t of ["attention", "parameters", "cached values per token, all layers", "bytes per token (cache tensors)", "bytes per token held while decoding", "decode tokens/s"]) head.append(h("th", undefined, t));
     table.append(head);
     for (const k of info.kinds) {
       const row = dec?.rows.find((r) => r.kind === k.kind);

@@ -82,7 +82,7 @@ export function sftPreset(name: string): SftPreset {
  * - mqa: all heads share one key/value head (nKvHeads = 1);
  * - mla: Multi-head Latent Attention with a KV latent of dC = 2·d_h and a rotary key of
  *   dR = d_h / 2 (V2 uses 4·d_h and d_h / 2; with 4 heads rather than 128, 2·d_h keeps the
- *   cache under half of MHA's), full-rank queries (dCq = 0, as DeepSeek-V2-Lite).
+ *   cache under half of MHA's), and full-rank queries (dCq = 0: a query latent saves training memory, not cache).
  *   Its attention parameters then come within a few percent of MHA's.
  */
 export const ATTENTION_KINDS = ["mha", "gqa", "mqa", "mla"] as const;
