@@ -55,6 +55,14 @@ test("the claims are what the runs give: MLA's cache under half of MHA's, the lo
   assert.ok(sentence.includes(`${ci.valRatio.toFixed(2)}× MHA's`), sentence);
   // similar parameter counts: within 15% of MHA's
   for (const k of ATTENTION_KINDS) assert.ok(Math.abs(ci.kinds[k].params / ci.kinds.mha.params - 1) < 0.15, `${k} params`);
+  // the default runs, where recorded: the same checks
+  if (presets.includes("default")) {
+    const d = mlaFacts(results.runs, "default");
+    assert.ok(d.cacheRatio < 0.5, `default cache ratio ${d.cacheRatio}`);
+    const line = results.claims.find((c) => c.startsWith("default: MLA's validation loss is"))!;
+    assert.equal(line.includes("within the 1.1× target"), d.valRatio <= 1.1, line);
+    assert.ok(line.includes(`${d.valRatio.toFixed(2)}× MHA's`), line);
+  }
 });
 
 test("mlaClaims is a real check: a cache over half of MHA's, or a loss within 1.1×, changes the words", () => {

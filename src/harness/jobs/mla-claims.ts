@@ -88,12 +88,14 @@ export function mlaClaims(f: MlaFacts): string[] {
     `${f.preset}: MLA caches ${mla.cacheElementsPerToken} values per token (${mla.cacheBytesPerToken} bytes), MHA ${mha.cacheElementsPerToken} (${mha.cacheBytesPerToken} bytes): ` +
       `${pct(f.cacheRatio)} of MHA's, ${f.cacheTargetMet ? "under" : "not under"} half; GQA caches ${gqa.cacheElementsPerToken}, MQA ${mqa.cacheElementsPerToken}. ` +
       `Parameters: MHA ${mha.params}, GQA ${gqa.params}, MQA ${mqa.params}, MLA ${mla.params}.`,
-    `${f.preset}: validation loss over ${seeds} seed${seeds > 1 ? "s" : ""} (mean, min–max): MHA ${f3(mha.valMean)} (${f3(mha.valMin)}–${f3(mha.valMax)}), ` +
-      `GQA ${f3(gqa.valMean)} (${f3(gqa.valMin)}–${f3(gqa.valMax)}), MQA ${f3(mqa.valMean)} (${f3(mqa.valMin)}–${f3(mqa.valMax)}), ` +
-      `MLA ${f3(mla.valMean)} (${f3(mla.valMin)}–${f3(mla.valMax)}).`,
-    `${f.preset}: MLA's validation loss is ${f2(f.valRatio)}× MHA's (per seed ${f2(f.valRatioMin)}–${f2(f.valRatioMax)}×): ` +
+    seeds > 1
+      ? `${f.preset}: validation loss over ${seeds} seeds (mean, min–max): MHA ${f3(mha.valMean)} (${f3(mha.valMin)}–${f3(mha.valMax)}), ` +
+        `GQA ${f3(gqa.valMean)} (${f3(gqa.valMin)}–${f3(gqa.valMax)}), MQA ${f3(mqa.valMean)} (${f3(mqa.valMin)}–${f3(mqa.valMax)}), ` +
+        `MLA ${f3(mla.valMean)} (${f3(mla.valMin)}–${f3(mla.valMax)}).`
+      : `${f.preset}: validation loss (one seed): MHA ${f3(mha.valMean)}, GQA ${f3(gqa.valMean)}, MQA ${f3(mqa.valMean)}, MLA ${f3(mla.valMean)}.`,
+    `${f.preset}: MLA's validation loss is ${f2(f.valRatio)}× MHA's (${seeds > 1 ? `per seed ${f2(f.valRatioMin)}–${f2(f.valRatioMax)}×` : "one seed"}): ` +
       (f.lossTargetMet ? "within the 1.1× target." : "the target of 1.1× is missed at this size."),
-    `${f.preset}: decoding 8 sequences to the full context (median over seeds, CPU engine, wall-clock on a shared machine): ` +
+    `${f.preset}: decoding 8 sequences to the full context (${seeds > 1 ? "median over seeds, " : ""}CPU engine, wall-clock on a shared machine): ` +
       `MHA ${Math.round(mha.decodeTokensPerS)}, GQA ${Math.round(gqa.decodeTokensPerS)}, MQA ${Math.round(mqa.decodeTokensPerS)}, MLA ${Math.round(mla.decodeTokensPerS)} tokens/s.`,
   ];
 }
