@@ -12,6 +12,8 @@ commands:
   info      the WebGPU adapter, its features and limits (--json)
   train     train a stage and write its run record: train pretrain --preset ci --seed 1 --out runs/pre
             stages: pretrain, sft (--from a base), grpo (--from an SFT run for R1, or a base for R1-Zero)
+            pretrain only: --attention <mha|gqa|mqa|mla> (the presets' own is GQA), --measure-decode
+            (times KV-cached decoding after training: metrics.decode_tokens_per_s)
   eval      score a model per level, with and without thinking: eval --from DIR --levels 1-5 --k 1,4,16 --json
   sample    continue a prompt with a trained model: sample --from runs/pre --prompt "47+38="
   bench     R1 Lab vs TensorFlow.js and jax-js on this adapter: bench --quick --json out.json

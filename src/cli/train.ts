@@ -8,7 +8,8 @@ import type { RunSummary } from "../io/run-record.js";
 import { Engine } from "../tensor/engine.js";
 import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { PretrainRun, type ResumeState } from "../train/pretrain.js";
-import { pretrainPreset, PRESET_NAMES } from "../train/presets.js";
+import { ATTENTION_KINDS, pretrainPreset, withAttention, PRESET_NAMES } from "../train/presets.js";
+import { measureCacheSize, measureDecodeSpeed } from "../sample/decode-speed.js";
 import { UsageError, COMMON_OPTIONS, parse, intFlag, choiceFlag } from "./args.js";
 import { Progress } from "./progress.js";
 import { trainGrpo } from "./train-grpo.js";
@@ -18,7 +19,10 @@ export const STAGES = ["pretrain", "sft", "grpo"] as const;
 
 export async function train(argv: string[], print: (s: string) => void): Promise<number> {
   // each stage parses its own flags; this first pass only finds the stage (so it accepts any stage's flags)
-  const { values, positionals } = parse(argv, { ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, style: { type: "string" } });
+  const { values, positionals } = parse(argv, {
+    ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, style: { type: "string" },
+    attention: { type: "string" }, "measure-decode": { type: "boolean" },
+  });
   const stage = positionals[0];
   if (!stage) throw new UsageError(`which stage? (${STAGES.join(", ")})`);
   if (!(STAGES as readonly string[]).includes(stage)) throw new UsageError(`unknown stage "${stage}" (available: ${STAGES.join(", ")})`);
@@ -33,6 +37,9 @@ export async function train(argv: string[], print: (s: string) => void): Promise
   if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
   const config = pretrainPreset(preset);
   if (values.steps !== undefined) config.steps = intFlag("steps", values.steps, config.steps, 1);
+  // --attention mha|gqa|mqa|mla: the preset's model with that attention (the presets' own is GQA)
+  const attention = values.attention === undefined ? undefined : choiceFlag("attention", values.attention, ATTENTION_KINDS, "gqa");
+  if (attention) config.model = withAttention(config.model, attention);
 
   // --stop-after N: take N steps of the full schedule and save; --from continues it later
   const stopAfter = intFlag("stop-after", values["stop-after"], config.steps, 1);
@@ -62,7 +69,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
       const ck = await run!.checkpoint();
       await writeModel(out, ck.model, { stage: "pretrain", step: String(run!.step) });
       await writeOptimizer(out, ck.optimizer, { step: String(run!.step) });
-      await writeConfig(out, { stage: "pretrain", preset, seed, step: run!.step, model: config.model, train: config });
+      await writeConfig(out, { stage: "pretrain", preset, seed, step: run!.step, model: config.model, train: config, ...(attention ? { attention } : {}) });
     };
     while (!run.done && run.step < stopAfter) {
       last = await run.next();
@@ -77,8 +84,16 @@ export async function train(argv: string[], print: (s: string) => void): Promise
       return 0;
     }
     const held = await run.heldoutAccuracy();
+    // the decoding cache, measured from the tensors GPT.newCache allocates
+    const cache = measureCacheSize(run.model);
+    // --measure-decode: greedy KV-cached decoding of 8 sequences to the full context, fastest of 3
+    const decode = values["measure-decode"] ? await measureDecodeSpeed(run.model, { batch: 8, promptLen: 8, repeats: 3, seed }) : null;
+    const flags = [
+      values.steps ? ` --steps ${config.steps}` : "", attention ? ` --attention ${attention}` : "",
+      decode ? " --measure-decode" : "", values.from ? ` --from ${values.from}` : "",
+    ].join("");
     const summary: RunSummary = {
-      command: `r1-lab train pretrain --preset ${preset} --seed ${seed} --backend ${kind} --out ${out}${values.steps ? ` --steps ${config.steps}` : ""}${values.from ? ` --from ${values.from}` : ""}`,
+      command: `r1-lab train pretrain --preset ${preset} --seed ${seed} --backend ${kind} --out ${out}${flags}`,
       stage: "pretrain", preset, seed, backend: backend.name, adapter,
       wall_s: (Date.now() - started) / 1000,
       params: run.model.parameterCount(),
@@ -89,7 +104,12 @@ export async function train(argv: string[], print: (s: string) => void): Promise
         heldout_accuracy: held.accuracy,
         steps: run.step,
         tokens_seen: run.step * config.batchSize * config.seqLen,
+        params: run.model.parameterCount(),
+        kv_cache_elements_per_token: cache.elementsPerToken,
+        kv_cache_bytes_per_token: cache.bytesPerToken,
+        ...(decode ? { decode_tokens_per_s: Math.round(decode.tokensPerS) } : {}),
       },
+      attention: attention ?? "preset",
       flops_per_token: run.model.flopsPerToken(config.seqLen),
       config,
     };

@@ -6,6 +6,7 @@
 // jobs/engine-spirals.ts), import it here and add it to JOBS.
 import type { JobDef } from "./jobs.js";
 import { spiralsJob } from "./jobs/engine-spirals.js";
+import { mlaJob } from "./jobs/mla.js";
 import { pretrainJob } from "./jobs/pretrain.js";
 import { sftJob } from "./jobs/sft.js";
 import { grpoJob } from "./jobs/grpo.js";
@@ -17,6 +18,7 @@ export const JOBS: Readonly<Record<string, JobDef>> = {
   [sftJob.name]: sftJob,
   [grpoJob.name]: grpoJob,
   [testTimeJob.name]: testTimeJob,
+  [mlaJob.name]: mlaJob,
 };
 
 export function getJob(name: string): JobDef {

@@ -175,7 +175,7 @@ export class Block extends Module {
   /** the attention layer with the cache of its own kind */
   private attend(x: Tensor, cache: LayerCache | undefined, pos0: number, keyStart?: Tensor): Tensor {
     if (this.attn instanceof MultiHeadLatentAttention) {
-      if (cache && !isMLACache(cache)) throw new Error("GPT: an MLA layer needs an MLA cache (latent and rotary key); make it with GPT.newCache");
+      if (cache && !isMLACache(cache)) throw new Error("GPT: an MLA layer needs an MLA cache (latents and rotary keys); make it with GPT.newCache");
       return this.attn.forward(x, cache, pos0, keyStart);
     }
     if (cache && isMLACache(cache)) throw new Error("GPT: a key/value cache is needed here, not an MLA cache; make it with GPT.newCache");
@@ -184,12 +184,12 @@ export class Block extends Module {
 }
 
 function isMLACache(c: LayerCache): c is MLACache {
-  return "latent" in c;
+  return "latentRope" in c;
 }
 
 /** the backend tensors a layer cache holds */
 function cacheTensors(c: LayerCache): RawTensor[] {
-  return isMLACache(c) ? [c.latent, c.kRope] : [c.k, c.v];
+  return isMLACache(c) ? [c.latentRope] : [c.k, c.v];
 }
 
 export class GPT extends Module {
@@ -314,7 +314,7 @@ export class GPT extends Module {
 
   /**
    * A decoding cache for batch B, one per layer: keys and values [B, maxSeqLen, Hkv, D]
-   * (MHA/GQA/MQA), or the latent [B, maxSeqLen, dC] and rotary key [B, maxSeqLen, dR] (MLA).
+   * (MHA/GQA/MQA), or the rows [c^KV; k^R] [B, maxSeqLen, dC + dR] (MLA).
    */
   newCache(B: number): LayerCache[] {
     return this.blocks.map((b) => b.attn.newCache(B, this.config.maxSeqLen));

@@ -32,7 +32,26 @@
 //   dC + dR), values c^KV (size dC), queries [q_lat_i; q^R_i]. Nothing is rebuilt per
 //   cached token, which is what makes decoding from the small cache cheap.
 //
+// Decoding reads the cache where it lies: each layer's cache is ONE tensor
+// [B, Tmax, dC + dR] whose rows are [c^KV; k^R], exactly the absorbed path's keys.
+// Its values are the first dC columns of the same rows, so the absorbed decode passes
+// the cache as both keys and values and drops the last dR columns of the weighted
+// sum (dR/dC more work in that sum, and no per-step copy of the cached latent).
+//
+// Where this follows the paper and where DeepSeek's released code: the projections,
+// the decoupled RoPE, the scale 1/sqrt(dH + dR) and the cache of c^KV and k^R are the
+// equations of DeepSeek-V2 §2.1.2–2.1.3. The RMSNorm on the KV latent (kv_norm) and on
+// the query latent (q_norm) are not in the paper's equations: they come from
+// DeepSeek's released code (DeepSeek-V3 inference/model.py, class MLA), which
+// normalises c^Q and c^KV before the up-projections; the cached latent is the
+// normalised one, as there. The RoPE pairing (coordinate i with i + size/2) is this
+// kit's convention throughout (src/cpu/reference/attention.ts); RoFormer pairs
+// neighbours. Either way a score depends only on the distance between positions.
+//
 // Notation and dimensions follow DeepSeek-V2 §2.1 (see the course's fact sheet).
+// tests/unit/helpers/mla-host.ts re-derives all of it with plain loops, and
+// tests/unit/nn-mla-reference.test.ts holds both paths to it.
+
 import type { AttentionOptions, RawTensor } from "../tensor/backend.js";
 import type { Engine, Tensor } from "../tensor/engine.js";
 import type { Rng } from "../tensor/random.js";
@@ -56,12 +75,12 @@ export interface MLAConfig {
 }
 
 /**
- * Per-layer MLA cache for decoding, filled over time: the normalised latent c^KV
- * [B, Tmax, dC] and the rotated shared key k^R [B, Tmax, dR]. Nothing per head.
+ * Per-layer MLA cache for decoding, filled over time: one tensor [B, Tmax, dC + dR]
+ * whose row t is [c^KV_t; k^R_t], the normalised latent then the rotated shared key.
+ * Nothing per head.
  */
 export interface MLACache {
-  latent: RawTensor;
-  kRope: RawTensor;
+  latentRope: RawTensor;
 }
 
 /** naive: rebuild per-head keys and values; absorbed: attend in latent space */
@@ -174,11 +193,40 @@ export class MultiHeadLatentAttention extends Module {
     const [B, T] = x.shape as [number, number, number];
     const { dModel, nHeads: H, dH } = this.cfg;
     const p = this.project(x, pos0);
-    // the latents and rotary keys of every position attended to
-    const [latent, kR] = cache ? this.append(cache, p.latent, p.kR, pos0) : [p.latent, p.kR];
-    const opts: AttentionOptions = { scale: this.scale, causal: true, ...(keyStart ? { keyStart: keyStart.raw } : {}) };
-    const heads = path === "naive" ? this.attendNaive(p, latent, kR, opts) : this.attendAbsorbed(p, latent, kR, opts);
+    const padding = keyStart ? { keyStart: keyStart.raw } : {};
+    const opts: AttentionOptions = { scale: this.scale, causal: true, ...padding };
+    let heads: Tensor;
+    if (cache) {
+      // the new rows [c^KV; k^R] go into the cache; attention looks at positions 0 … pos0 + T − 1
+      e.backend.writeSlice(cache.latentRope, e.concat([p.latent, p.kR], 2).raw, 1, pos0);
+      const kvLen = pos0 + T;
+      heads = path === "absorbed"
+        ? this.attendAbsorbed(p, this.cacheView(cache), { ...opts, kvLen })
+        : this.attendNaive(p, ...this.cachedCopies(cache, kvLen), opts);
+    } else {
+      heads = path === "absorbed"
+        ? this.attendAbsorbed(p, e.reshape(e.concat([p.latent, p.kR], 2), [B, T, 1, this.cfg.dC + this.cfg.dR]), opts)
+        : this.attendNaive(p, p.latent, p.kR, opts);
+    }
     return e.reshape(this.wo.forward(e.reshape(heads, [B * T, H * dH])), [B, T, dModel]);
+  }
+
+  /** the whole cache as one key/value head [B, Tmax, 1, dC + dR]: a view, no copy */
+  private cacheView(cache: MLACache): Tensor {
+    const [B, Tmax, width] = cache.latentRope.shape as [number, number, number];
+    return this.engine.wrap(this.engine.backend.reshape(cache.latentRope, [B, Tmax, 1, width]));
+  }
+
+  /** copies of the first kvLen cached latents [B, kvLen, dC] and rotary keys [B, kvLen, dR] (the naive path only) */
+  private cachedCopies(cache: MLACache, kvLen: number): [Tensor, Tensor] {
+    const b = this.engine.backend;
+    const { dC, dR } = this.cfg;
+    const rows = b.slice(cache.latentRope, 1, 0, kvLen);
+    try {
+      return [this.engine.wrap(b.slice(rows, 2, 0, dC)), this.engine.wrap(b.slice(rows, 2, dC, dC + dR))];
+    } finally {
+      b.free(rows);
+    }
   }
 
   /** queries, latent and rotary key of the T positions of x, which start at pos0 */
@@ -194,16 +242,6 @@ export class MultiHeadLatentAttention extends Module {
     // rope wants [B, T, heads, size]: k^R is one "head"
     const kR = e.reshape(e.rope(e.reshape(this.wkr.forward(h), [B, T, 1, dR]), pos0, ropeTheta), [B, T, dR]);
     return { qC, qR, latent, kR };
-  }
-
-  /** write the new positions into the cache; return everything cached so far (no gradient) */
-  private append(cache: MLACache, latent: Tensor, kR: Tensor, pos0: number): [Tensor, Tensor] {
-    const e = this.engine;
-    const b = e.backend;
-    const kvLen = pos0 + latent.shape[1]!;
-    b.writeSlice(cache.latent, latent.raw, 1, pos0);
-    b.writeSlice(cache.kRope, kR.raw, 1, pos0);
-    return [e.wrap(b.slice(cache.latent, 1, 0, kvLen)), e.wrap(b.slice(cache.kRope, 1, 0, kvLen))];
   }
 
   /** per-head keys [B, Tk, H, dH + dR] and values [B, Tk, H, dH] rebuilt from the latents */
@@ -228,16 +266,16 @@ export class MultiHeadLatentAttention extends Module {
 
   /**
    * absorbed path: W^UK folded into the queries, one shared key/value head in latent
-   * space, W^UV applied after the weighted sum → [B, T, H, dH]
+   * space, W^UV applied after the weighted sum → [B, T, H, dH]. keys [B, Tk, 1, dC + dR]
+   * are the rows [c^KV; k^R] (the cache itself when decoding); they serve as the values
+   * too, and the last dR columns of the weighted sum (Σ p·k^R) are dropped.
    */
-  private attendAbsorbed(p: Projections, latent: Tensor, kR: Tensor, opts: AttentionOptions): Tensor {
+  private attendAbsorbed(p: Projections, keys: Tensor, opts: AttentionOptions): Tensor {
     const e = this.engine;
-    const [B, Tk] = latent.shape as [number, number, number];
-    const { dC, dR } = this.cfg;
+    const { dC } = this.cfg;
     const qLat = this.perHead(p.qC, this.wuk.weight, false); // q_lat_i = W^UK_iᵀ q^C_i: [B, T, H, dC]
-    const latent4 = e.reshape(latent, [B, Tk, 1, dC]);
-    const keys = e.concat([latent4, e.reshape(kR, [B, Tk, 1, dR])], 3); // [B, Tk, 1, dC + dR]
-    const oLat = e.attention(e.concat([qLat, p.qR], 3), keys, latent4, opts); // Σ p·c^KV: [B, T, H, dC]
+    const summed = e.attention(e.concat([qLat, p.qR], 3), keys, keys, opts); // Σ p·[c^KV; k^R]: [B, T, H, dC + dR]
+    const oLat = e.slice(summed, 3, 0, dC); // Σ p·c^KV: [B, T, H, dC]
     return this.perHead(oLat, this.wuv.weight, true); // o_i = W^UV_i oLat_i: [B, T, H, dH]
   }
 
@@ -267,9 +305,8 @@ export class MultiHeadLatentAttention extends Module {
     });
   }
 
-  /** an empty cache for batch B and up to maxLen positions: the latent and the rotary key */
+  /** an empty cache for batch B and up to maxLen positions: rows [c^KV; k^R] of dC + dR floats */
   newCache(B: number, maxLen: number): MLACache {
-    const b = this.engine.backend;
-    return { latent: b.fill([B, maxLen, this.cfg.dC], 0, "f32"), kRope: b.fill([B, maxLen, this.cfg.dR], 0, "f32") };
+    return { latentRope: this.engine.backend.fill([B, maxLen, this.cfg.dC + this.cfg.dR], 0, "f32") };
   }
 }

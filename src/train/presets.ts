@@ -112,3 +112,32 @@ export function grpoPreset(name: string): GrpoPreset {
   if (!(PRESET_NAMES as readonly string[]).includes(name)) throw new Error(`unknown preset "${name}" (choose ${PRESET_NAMES.join(" or ")})`);
   return structuredClone(GRPO_PRESETS[name as PresetName]);
 }
+
+/**
+ * The attention of a pretrain model, chosen by name (`r1-lab train pretrain --attention`,
+ * the MLA lesson). The presets' own models are GQA (2 KV heads of 4).
+ * - mha: every head has its own keys and values (nKvHeads = nHeads);
+ * - gqa: heads share them in pairs (nKvHeads = nHeads / 2);
+ * - mqa: all heads share one key/value head (nKvHeads = 1);
+ * - mla: Multi-head Latent Attention with a KV latent of dC = 2·d_h and a rotary key of
+ *   dR = d_h / 2 (V2 uses 4·d_h and d_h / 2; with 4 heads rather than 128, 2·d_h keeps the
+ *   cache under half of MHA's), and full-rank queries (dCq = 0: a query latent saves training memory, not cache).
+ *   Its attention parameters then come within a few percent of MHA's.
+ */
+export const ATTENTION_KINDS = ["mha", "gqa", "mqa", "mla"] as const;
+export type AttentionKind = (typeof ATTENTION_KINDS)[number];
+
+export function withAttention(model: GPTConfig, kind: AttentionKind): GPTConfig {
+  const { attention: _dropped, ...plain } = model;
+  const dH = model.dModel / model.nHeads;
+  switch (kind) {
+    case "mha":
+      return { ...plain, nKvHeads: model.nHeads };
+    case "gqa":
+      return { ...plain, nKvHeads: Math.max(1, model.nHeads / 2) };
+    case "mqa":
+      return { ...plain, nKvHeads: 1 };
+    case "mla":
+      return { ...plain, nKvHeads: model.nHeads, attention: { kind: "mla", dC: 2 * dH, dCq: 0, dR: dH / 2 } };
+  }
+}

@@ -3,7 +3,9 @@
 // decoding (also left-padded) equals recomputation; every parameter's gradient
 // passes a float64 finite-difference check and WebGPU's match the CPU's; the
 // GPT's cache size and FLOP count are right for every attention kind; bad
-// configs are refused with a message that says what to fix.
+// configs are refused with a message that says what to fix; cached decoding gives the
+// logits of recomputation token by token; the absorbed decode copies nothing that grows
+// with the context.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CpuBackend } from "../../src/cpu/index.js";
@@ -46,8 +48,7 @@ function cachedForward(m: MultiHeadLatentAttention, x: Tensor, keyStart: Tensor,
     for (let t = 3; t < T; t++) outs.push(m.forward(e.slice(x, 1, t, t + 1), cache, t, keyStart, path));
     return e.concat(outs, 1);
   } finally {
-    e.backend.free(cache.latent);
-    e.backend.free(cache.kRope);
+    e.backend.free(cache.latentRope);
   }
 }
 
@@ -95,10 +96,9 @@ test("the cache holds (dC + dR) floats per token per layer: measured from the ca
     assert.equal(cache.length, config.nLayers);
     let floats = 0;
     for (const layer of cache) {
-      if ("latent" in layer) {
-        assert.deepEqual(layer.latent.shape, [B, config.maxSeqLen, MLA.dC], "the latent c^KV");
-        assert.deepEqual(layer.kRope.shape, [B, config.maxSeqLen, MLA.dR], "the shared rotary key k^R");
-        floats += layer.latent.size + layer.kRope.size;
+      if ("latentRope" in layer) {
+        assert.deepEqual(layer.latentRope.shape, [B, config.maxSeqLen, MLA.dC + MLA.dR], "rows [c^KV; k^R]");
+        floats += layer.latentRope.size;
       } else {
         floats += layer.k.size + layer.v.size;
       }
@@ -307,4 +307,69 @@ test("an MLA GPT survives a safetensors round trip; a checkpoint of another atte
   } finally {
     backend.destroy();
   }
+});
+
+for (const kind of KINDS) test(`${kind}: cached decoding gives the logits of full recomputation, token by token, in a left-padded batch`, async () => {
+  const backend = await open(kind, "f64");
+  const e = new Engine(backend);
+  const model = new GPT(e, mlaGPT, 7);
+  const V = mlaGPT.vocabSize;
+  // row 0: 3 padding positions, then its prompt; row 1: no padding
+  const rows = [[0, 0, 0, 4, 9, 1, 12, 3, 3, 8, 15, 2], [7, 1, 1, 5, 16, 0, 2, 9, 11, 6, 4, 10]];
+  const T = rows[0]!.length, B = rows.length, prefill = 5;
+  const keyStart = e.tensor([3, 0], [B], "i32");
+  const full = await e.noGrad(() => model.forward(e.tensor(rows.flat(), [B, T], "i32"), undefined, 0, keyStart)).data();
+  const cache = model.newCache(B);
+  try {
+    for (let pos = 0; pos < T; pos = pos === 0 ? prefill : pos + 1) {
+      const n = pos === 0 ? prefill : 1;
+      const ids = e.tensor(rows.flatMap((r) => r.slice(pos, pos + n)), [B, n], "i32");
+      const step = await e.noGrad(() => model.forward(ids, cache, pos, keyStart)).data();
+      for (let b = 0; b < B; b++) {
+        for (let i = 0; i < n; i++) {
+          if (b === 0 && pos + i < 3) continue; // padding positions: their outputs are never used
+          const want = full.slice((b * T + pos + i) * V, (b * T + pos + i + 1) * V);
+          assertClose(step.slice((b * n + i) * V, (b * n + i + 1) * V), want, forwardTol(kind), `row ${b}, position ${pos + i}`);
+        }
+      }
+    }
+  } finally {
+    model.freeCache(cache);
+    model.dispose();
+    backend.destroy();
+  }
+});
+
+test("the absorbed decode reads the cache in place: what a step copies does not grow with the context (the naive path's does)", () => {
+  const backend = new CpuBackend();
+  const e = new Engine(backend);
+  const m = new MultiHeadLatentAttention(e, LOW_RANK, new Rng(5));
+  const Tmax = 40;
+  const cache = m.newCache(1, Tmax);
+  // count the elements every slice and concat produces (the ops that copy)
+  let copied = 0;
+  const slice = backend.slice.bind(backend), concat = backend.concat.bind(backend);
+  backend.slice = (...a: Parameters<typeof slice>) => {
+    const out = slice(...a);
+    copied += out.size;
+    return out;
+  };
+  backend.concat = (...a: Parameters<typeof concat>) => {
+    const out = concat(...a);
+    copied += out.size;
+    return out;
+  };
+  const copiesAt = (pos: number, path: MLAPath): number => {
+    copied = 0;
+    e.scope(() => e.noGrad(() => m.forward(e.tensor(new Rng(pos).normals(LOW_RANK.dModel, 1), [1, 1, LOW_RANK.dModel]), cache, pos, undefined, path)));
+    return copied;
+  };
+  const early = copiesAt(3, "absorbed"), late = copiesAt(35, "absorbed");
+  assert.equal(late, early, `absorbed: ${early} elements copied at position 3, ${late} at 35`);
+  assert.ok(early < 3 * (LOW_RANK.dC + LOW_RANK.dR) * LOW_RANK.nHeads, `absorbed: only this token's rows are copied (${early})`);
+  const naiveEarly = copiesAt(3, "naive"), naiveLate = copiesAt(35, "naive");
+  assert.ok(naiveLate > naiveEarly + 30 * LOW_RANK.dC, `naive: copies grow with the context (${naiveEarly} → ${naiveLate})`);
+  backend.free(cache.latentRope);
+  m.dispose();
+  backend.destroy();
 });
