@@ -189,7 +189,7 @@ export class GrpoRun {
     const update = kept.length > 0 ? await this.update(kept, lr) : null;
     this.step++;
     const lengths = sampled.flatMap((g) => g.completions.map((t) => t.length));
-    const tokens = sampled.flatMap((g) => g.entropies.flat());
+    const entropies = sampled.flatMap((g) => g.entropies.flat());
     const record: GrpoRecord = {
       step: s,
       loss: update?.loss ?? 0,
@@ -203,7 +203,7 @@ export class GrpoRun {
       "clip_ratio/low_mean": update?.stats.clipLow ?? 0,
       "clip_ratio/high_mean": update?.stats.clipHigh ?? 0,
       "clip_ratio/region_mean": update?.stats.clipFraction ?? 0,
-      entropy: mean(tokens),
+      entropy: mean(entropies),
       "completions/mean_length": mean(lengths),
       accuracy: mean(all.map((r) => (r.correct ? 1 : 0))),
       format_rate: mean(sampled.flatMap((g) => g.scores.map((x) => (x.formatOk ? 1 : 0)))),
