@@ -47,6 +47,13 @@ export interface MoEOptions {
   balanceAlpha?: number;
   /** the first denseLayers blocks keep a dense SwiGLU of width dFF (V3: 3); default 0 */
   denseLayers?: number;
+  /**
+   * auxiliary-loss-free balancing: the "bias update speed" γ of DeepSeek-V3 (there
+   * 0.001). After every training step each router's bias moves by γ·sign(mean load −
+   * load) (Router.updateBias); every training loop does it (routerBalanceStep in
+   * src/train/step.ts). Default 0 = no bias, the choice is the plain top-k.
+   */
+  biasUpdateSpeed?: number;
 }
 
 export interface GPTConfig {
@@ -141,6 +148,10 @@ function validateMoEOptions(c: GPTConfig, m: unknown): asserts m is MoEOptions {
       `GPT config: mlp.denseLayers must be an integer in 0..nLayers − 1 = 0..${c.nLayers - 1} (at least one block must be MoE), got ${String(dense)}`,
     );
   }
+  const gamma = o.biasUpdateSpeed ?? 0;
+  if (typeof gamma !== "number" || !Number.isFinite(gamma) || gamma < 0) {
+    throw new Error(`GPT config: mlp.biasUpdateSpeed (γ of aux-loss-free balancing) must be a number ≥ 0 (0 = off), got ${String(gamma)}`);
+  }
   validateMoEConfig(moeConfigOf(c, o));
 }
 
@@ -162,12 +173,13 @@ export class Block extends Module {
       ? new MoE(engine, moeConfigOf(c, c.mlp), rng, residualStd)
       : new SwiGLU(engine, c.dModel, c.dFF, rng, residualStd));
   }
-  forward(x: Tensor, cache?: LayerCache, pos0 = 0, keyStart?: Tensor): Tensor {
+  /** tokenMask (f32 [B, T]): the positions an MoE layer's balance loss and load statistics count */
+  forward(x: Tensor, cache?: LayerCache, pos0 = 0, keyStart?: Tensor, tokenMask: Tensor | null = null): Tensor {
     const e = this.engine;
     const [B, T, C] = x.shape as [number, number, number];
     const h = e.add(x, this.attend(this.attnNorm.forward(x), cache, pos0, keyStart));
     // MoE takes [B, T, C]: its balance loss is taken per sequence
-    if (this.mlp instanceof MoE) return e.add(h, this.mlp.forward(this.mlpNorm.forward(h)));
+    if (this.mlp instanceof MoE) return e.add(h, this.mlp.forward(this.mlpNorm.forward(h), tokenMask));
     const m = this.mlp.forward(e.reshape(this.mlpNorm.forward(h), [B * T, C]));
     return e.add(h, e.reshape(m, [B, T, C]));
   }
@@ -213,13 +225,15 @@ export class GPT extends Module {
    * ids i32 [B, T] → logits [B·T, vocab]. With caches, the T new positions start at
    * pos0 (KV-cached decoding). keyStart (i32 [B]) marks left padding: row b's real
    * tokens start at keyStart[b] and never attend to the padding before it.
+   * tokenMask (f32 [B, T], 1 = count): the positions the MoE layers' balance loss and
+   * load statistics count (loss() passes its loss mask); none = all.
    */
-  forward(ids: Tensor, caches?: LayerCache[], pos0 = 0, keyStart?: Tensor): Tensor {
+  forward(ids: Tensor, caches?: LayerCache[], pos0 = 0, keyStart?: Tensor, tokenMask: Tensor | null = null): Tensor {
     const e = this.engine;
     const [B, T] = ids.shape as [number, number];
     if (pos0 + T > this.config.maxSeqLen) throw new Error(`GPT: positions up to ${pos0 + T} exceed maxSeqLen ${this.config.maxSeqLen}`);
     let x = this.embed.forward(ids); // [B, T, C]
-    this.blocks.forEach((b, i) => (x = b.forward(x, caches?.[i], pos0, keyStart)));
+    this.blocks.forEach((b, i) => (x = b.forward(x, caches?.[i], pos0, keyStart, tokenMask)));
     const h = e.reshape(this.norm.forward(x), [B * T, this.config.dModel]);
     return this.head ? this.head.forward(h) : e.matmul(h, this.embed.weight, { transB: true });
   }
@@ -303,7 +317,8 @@ export class GPT extends Module {
   loss(ids: Tensor, targets: Tensor, mask: Tensor | null = null, count?: number): Tensor {
     const e = this.engine;
     const [B, T] = ids.shape as [number, number];
-    const logits = this.forward(ids);
+    // the MoE layers balance and count the positions the loss counts (not padding or prompt)
+    const logits = this.forward(ids, undefined, 0, undefined, mask);
     return e.meanCrossEntropy(
       logits,
       e.reshape(targets, [B * T]),
