@@ -3,20 +3,25 @@
 // so the run can be resumed with --from).
 import { writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { appendMetrics, readConfig, readModel, readOptimizer, writeConfig, writeModel, writeOptimizer, writeSummary } from "../io/run-record-node.js";
+import { appendMetrics, readConfig, readMetrics, readModel, readOptimizer, writeConfig, writeModel, writeOptimizer, writeSummary } from "../io/run-record-node.js";
 import type { RunSummary } from "../io/run-record.js";
 import { Engine } from "../tensor/engine.js";
 import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { PretrainRun, type ResumeState } from "../train/pretrain.js";
-import { pretrainPreset, PRESET_NAMES } from "../train/presets.js";
+import { BALANCE_CHOICES, moeVariant, pretrainPreset, PRESET_NAMES } from "../train/presets.js";
 import { UsageError, COMMON_OPTIONS, parse, intFlag, choiceFlag } from "./args.js";
 import { Progress } from "./progress.js";
 import { trainSft } from "./train-sft.js";
 
 export const STAGES = ["pretrain", "sft"] as const;
+export const MLP_CHOICES = ["dense", "moe"] as const;
+/** summary.json's load_imbalance: the mean of the per-step max/mean load over this many last steps */
+export const IMBALANCE_WINDOW = 50;
 
 export async function train(argv: string[], print: (s: string) => void): Promise<number> {
-  const { values, positionals } = parse(argv, { ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" } });
+  const { values, positionals } = parse(argv, {
+    ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, mlp: { type: "string" }, balance: { type: "string" },
+  });
   const stage = positionals[0];
   if (!stage) throw new UsageError(`which stage? (${STAGES.join(", ")})`);
   if (!(STAGES as readonly string[]).includes(stage)) throw new UsageError(`unknown stage "${stage}" (available: ${STAGES.join(", ")})`);
@@ -27,7 +32,12 @@ export async function train(argv: string[], print: (s: string) => void): Promise
   const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
   const out = values.out;
   if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
-  const config = pretrainPreset(preset);
+  // --mlp moe: the preset's model with DeepSeekMoE layers at equal active parameters;
+  // --balance none|aux|bias: how its experts are kept busy (default bias, DeepSeek-V3's)
+  const mlp = choiceFlag("mlp", values.mlp, MLP_CHOICES, "dense");
+  if (mlp === "dense" && values.balance !== undefined) throw new UsageError("--balance needs --mlp moe (a dense model has no experts to balance)");
+  const balance = choiceFlag("balance", values.balance, BALANCE_CHOICES, "bias");
+  const config = mlp === "moe" ? moeVariant(pretrainPreset(preset), balance) : pretrainPreset(preset);
   if (values.steps !== undefined) config.steps = intFlag("steps", values.steps, config.steps, 1);
 
   // --stop-after N: take N steps of the full schedule and save; --from continues it later
@@ -58,12 +68,14 @@ export async function train(argv: string[], print: (s: string) => void): Promise
       const ck = await run!.checkpoint();
       await writeModel(out, ck.model, { stage: "pretrain", step: String(run!.step) });
       await writeOptimizer(out, ck.optimizer, { step: String(run!.step) });
-      await writeConfig(out, { stage: "pretrain", preset, seed, step: run!.step, model: config.model, train: config });
+      await writeConfig(out, { stage: "pretrain", preset, mlp, ...(mlp === "moe" ? { balance } : {}), seed, step: run!.step, model: config.model, train: config });
     };
     while (!run.done && run.step < stopAfter) {
       last = await run.next();
       if (last.val_loss !== undefined) lastVal = last.val_loss;
-      await appendMetrics(out, last as never);
+      // an MoE model's tokens per expert, one row per MoE layer, on every line
+      const loads = run.expertLoads.map((l) => l.tokens);
+      await appendMetrics(out, (loads.length > 0 ? { ...last, expert_load: loads } : last) as never);
       progress.update(run.step, `loss ${last.loss.toFixed(3)}${Number.isNaN(lastVal) ? "" : ` · val ${lastVal.toFixed(3)}`}`);
       if (run.step % config.evalEvery === 0 && !run.done) await save();
     }
@@ -73,8 +85,10 @@ export async function train(argv: string[], print: (s: string) => void): Promise
       return 0;
     }
     const held = await run.heldoutAccuracy();
+    const moe = mlp === "moe" ? ` --mlp moe --balance ${balance}` : "";
+    const flops = run.model.flopsPerToken(config.seqLen);
     const summary: RunSummary = {
-      command: `r1-lab train pretrain --preset ${preset} --seed ${seed} --backend ${kind} --out ${out}${values.steps ? ` --steps ${config.steps}` : ""}${values.from ? ` --from ${values.from}` : ""}`,
+      command: `r1-lab train pretrain --preset ${preset}${moe} --seed ${seed} --backend ${kind} --out ${out}${values.steps ? ` --steps ${config.steps}` : ""}${values.from ? ` --from ${values.from}` : ""}`,
       stage: "pretrain", preset, seed, backend: backend.name, adapter,
       wall_s: (Date.now() - started) / 1000,
       params: run.model.parameterCount(),
@@ -85,8 +99,12 @@ export async function train(argv: string[], print: (s: string) => void): Promise
         heldout_accuracy: held.accuracy,
         steps: run.step,
         tokens_seen: run.step * config.batchSize * config.seqLen,
+        params: run.model.parameterCount(),
+        active_params: run.model.activeParameterCount(),
+        flops_per_token: flops,
+        ...(mlp === "moe" ? { load_imbalance: round(await lastImbalance(out)) } : {}),
       },
-      flops_per_token: run.model.flopsPerToken(config.seqLen),
+      flops_per_token: flops,
       config,
     };
     await writeSummary(out, summary);
@@ -97,6 +115,18 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     run?.dispose();
     backend.destroy();
   }
+}
+
+/**
+ * max load ÷ mean load (1 = balanced; E/k = every token on the same k experts), per
+ * step averaged over the MoE layers (load_imbalance of metrics.jsonl), then averaged
+ * over the last IMBALANCE_WINDOW steps: read back from metrics.jsonl, so a resumed
+ * run counts the steps taken before it too.
+ */
+async function lastImbalance(out: string): Promise<number> {
+  const values = (await readMetrics(out)).flatMap((r) => (typeof r.load_imbalance === "number" ? [r.load_imbalance] : []));
+  const tail = values.slice(-IMBALANCE_WINDOW);
+  return tail.reduce((a, b) => a + b, 0) / Math.max(1, tail.length);
 }
 
 /** metrics are rounded so re-runs compare equal despite float noise in the last digits */
