@@ -13,7 +13,9 @@ import {
   MultiHeadLatentAttention, mlaCacheFloatsPerToken, mlaFlopsPerToken, validateMLAConfig, type MLACache, type MLAConfig,
 } from "./mla.js";
 import { Module } from "./module.js";
-import { MoE, expertLoad, moeFlopsPerToken, validateMoEConfig, type ExpertLoad, type MoEConfig, type RouterScoring } from "./moe.js";
+import {
+  MoE, expertLoad, moeFlopsPerToken, validateMoEConfig, type Dispatch, type ExpertLoad, type MoEConfig, type RouterScoring,
+} from "./moe.js";
 
 /** Multi-head Latent Attention instead of MHA/GQA/MQA (see src/nn/mla.ts) */
 export interface MLAOptions {
@@ -54,6 +56,8 @@ export interface MoEOptions {
    * src/train/step.ts). Default 0 = no bias, the choice is the plain top-k.
    */
   biasUpdateSpeed?: number;
+  /** "dense" (default: every routed expert on every token) or "sparse" dispatch (each expert on its own tokens) */
+  dispatch?: Dispatch;
 }
 
 export interface GPTConfig {
@@ -91,7 +95,7 @@ export function mlaConfigOf(c: GPTConfig, a: MLAOptions): MLAConfig {
 export function moeConfigOf(c: GPTConfig, m: MoEOptions): MoEConfig {
   return {
     dModel: c.dModel, nShared: m.nShared, nRouted: m.nRouted, topK: m.topK, expertDim: m.expertDim,
-    scoring: m.scoring, routeScale: m.routeScale ?? 1, balanceAlpha: m.balanceAlpha ?? 0,
+    scoring: m.scoring, routeScale: m.routeScale ?? 1, balanceAlpha: m.balanceAlpha ?? 0, dispatch: m.dispatch ?? "dense",
   };
 }
 

@@ -99,6 +99,9 @@ export interface RouterConfig {
   routeScale: number;
 }
 
+/** how the routed experts are run: every expert on every token ("dense"), or each on its own tokens ("sparse") */
+export type Dispatch = "dense" | "sparse";
+
 export interface MoEConfig extends RouterConfig {
   /** always-on experts, fused into one SwiGLU of width nShared·expertDim (0 = none) */
   nShared: number;
@@ -106,6 +109,8 @@ export interface MoEConfig extends RouterConfig {
   expertDim: number;
   /** weight α of the sequence-wise balance loss; 0 = no balance loss */
   balanceAlpha: number;
+  /** dense (the default, the reference) or sparse dispatch; the same outputs and gradients */
+  dispatch?: Dispatch;
 }
 
 const isPositiveInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 1;
@@ -127,6 +132,9 @@ export function validateMoEConfig(c: MoEConfig): void {
   }
   if (typeof c.routeScale !== "number" || !Number.isFinite(c.routeScale) || c.routeScale <= 0) {
     throw new Error(`MoE config: routeScale must be a positive number, got ${String(c.routeScale)}`);
+  }
+  if (c.dispatch !== undefined && c.dispatch !== "dense" && c.dispatch !== "sparse") {
+    throw new Error(`MoE config: dispatch must be "dense" or "sparse", got ${JSON.stringify(c.dispatch)}`);
   }
   if (typeof c.balanceAlpha !== "number" || !Number.isFinite(c.balanceAlpha) || c.balanceAlpha < 0) {
     throw new Error(`MoE config: balanceAlpha must be a number ≥ 0 (0 = no balance loss), got ${String(c.balanceAlpha)}`);
@@ -333,7 +341,7 @@ export class MoE extends Module {
     }
     const flat = e.reshape(x, [N, C]);
     const r = this.router.forward(flat);
-    let out = this.routedExperts(flat, r.weights);
+    let out = this.cfg.dispatch === "sparse" ? this.sparseRoutedExperts(flat, r) : this.routedExperts(flat, r.weights);
     if (this.shared) out = e.add(out, this.shared.forward(flat));
     const m = tokenMask ? e.reshape(tokenMask, [N, 1]) : null;
     this.lastBalanceLoss = this.cfg.balanceAlpha > 0 ? this.balanceLoss(r, B, T, m) : null;
@@ -356,6 +364,27 @@ export class MoE extends Module {
     const y = e.matmul(hidden, this.wDown, { transB: true }); // [E, N, C]
     const g = e.reshape(e.transpose(weights, 0, 1), [E, N, 1]);
     return e.reshape(e.sum(e.mul(y, g), 0), [N, C]);
+  }
+
+  /**
+   * Σ_i g_i FFN_i(x) by SPARSE DISPATCH: each expert runs on its own tokens only.
+   * The N·k (token, expert) pairs are sorted by expert (moeSort: a histogram of the
+   * choices and its prefix sum give each expert's block of rows), the tokens are
+   * gathered into that order, each Linear of the experts is one grouped matmul over
+   * the blocks, and each row goes back to its token times its gate, the k rows of a
+   * token summed. Every buffer has a size known in advance (N·k rows), so nothing is
+   * read back in the middle of the step; no token is dropped. x [N, C] → [N, C].
+   */
+  sparseRoutedExperts(x: Tensor, r: Routing): Tensor {
+    const e = this.engine;
+    const [N, C] = x.shape as [number, number];
+    const { nRouted: E, topK: k } = this.cfg;
+    const { offsets, tokens, slot } = e.moeSort(r.indices, E);
+    const xs = e.gatherRows(x, tokens); // [N·k, C], expert by expert
+    const hidden = e.mul(e.silu(e.groupedMatmul(xs, this.wGate, offsets)), e.groupedMatmul(xs, this.wUp, offsets)); // [N·k, H]
+    const ys = e.groupedMatmul(hidden, this.wDown, offsets); // [N·k, C]
+    const back = e.reshape(e.gatherRows(ys, e.reshape(slot, [N * k])), [N, k, C]); // token order again
+    return e.reshape(e.sum(e.mul(back, e.reshape(r.gates, [N, k, 1])), 1), [N, C]);
   }
 
   /**
@@ -440,4 +469,10 @@ export class MoE extends Module {
 export function moeFlopsPerToken(c: MoEConfig): number {
   const { dModel: C, nRouted: E, topK: k, expertDim: H, nShared } = c;
   return 2 * C * E + 2 * 3 * C * H * (nShared + k);
+}
+
+/** Forward FLOPs per token of one MoE layer as it is run: sparse dispatch = moeFlopsPerToken; dense runs all E routed experts */
+export function moeDispatchFlopsPerToken(c: MoEConfig, dispatch: Dispatch): number {
+  const { dModel: C, nRouted: E, topK: k, expertDim: H } = c;
+  return moeFlopsPerToken(c) + (dispatch === "dense" ? 2 * 3 * C * H * (E - k) : 0);
 }

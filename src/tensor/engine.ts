@@ -594,6 +594,30 @@ export class Engine {
     const ir = idx.raw;
     return this.record("gatherLast", B.gatherLast(x.raw, ir), [x], (g) => [B.scatterAddLast(g, ir, E)]);
   }
+  /**
+   * The routed rows of a top-k choice (indices i32 [N, k]) sorted by expert, for
+   * sparse MoE dispatch: offsets [E + 1], the token of each sorted row [N·k], and
+   * each choice's sorted position slot [N, k] (Backend.moeSort). No gradient.
+   */
+  moeSort(indices: Tensor, E: number): { offsets: Tensor; tokens: Tensor; slot: Tensor } {
+    const r = this.backend.moeSort(indices.raw, E);
+    return { offsets: this.wrap(r.offsets), tokens: this.wrap(r.tokens), slot: this.wrap(r.slot) };
+  }
+  /**
+   * Each row of x [R, C] (sorted by expert, offsets from moeSort) times its expert's
+   * matrix of w [E, O, C], transposed: y[p] = x[p] · w[e(p)]ᵀ → [R, O]. The experts'
+   * Linear layers applied to exactly their own tokens. Gradients: dx[p] = dy[p] · w[e(p)]
+   * and dw[e] = Σ over e's rows dy[p]ᵀ x[p] (zero for an expert without rows).
+   */
+  groupedMatmul(x: Tensor, w: Tensor, offsets: Tensor): Tensor {
+    const B = this.backend;
+    const [xr, wr, or] = [x.raw, w.raw, offsets.raw];
+    const E = w.shape[0]!;
+    return this.record("groupedMatmul", B.groupedMatmul(xr, wr, or, true), [x, w], (g) => [
+      x.requiresGrad ? B.groupedMatmul(g, wr, or, false) : null,
+      w.requiresGrad ? B.groupedMatmulGradW(g, xr, or, E) : null,
+    ]);
+  }
   /** the k largest along the last axis; values carry gradients, indices do not */
   topk(x: Tensor, k: number): { values: Tensor; indices: Tensor } {
     const { values, indices } = this.backend.topk(x.raw, k);

@@ -621,6 +621,7 @@ test("bad MoE configs are refused with a message that says what to fix; no mlp f
     [{ balanceAlpha: -1 }, /balanceAlpha must be a number ≥ 0/],
     [{ denseLayers: 2 }, /denseLayers must be an integer in 0\.\.nLayers − 1 = 0\.\.1/],
     [{ biasUpdateSpeed: -0.01 }, /biasUpdateSpeed .* must be a number ≥ 0/],
+    [{ dispatch: "scatter" }, /dispatch must be "dense" or "sparse"/],
     [{ kind: "mixture" }, /mlp must be \{ kind: "moe"/],
   ];
   for (const [opts, message] of bad) {
