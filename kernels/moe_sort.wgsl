@@ -4,6 +4,7 @@
 //   binding 1: offsets i32 [E + 1]  (out: expert e's rows are offsets[e] .. offsets[e+1]−1)
 //   binding 2: tokens  i32 [R]      (out: the token of the row at each sorted position)
 //   binding 3: slot    i32 [R]      (out: the sorted position of row n·k + j)
+//   binding 4: order   i32 [R]      (out: the row n·k + j at each sorted position)
 // One workgroup; thread e owns expert e (so E ≤ 256): it counts its rows (the
 // histogram), waits for every count, sums the counts of the experts before it (the
 // prefix sum), then walks the rows in order and places its own. Each expert's rows
@@ -22,7 +23,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> offsets: array<i32>;
 @group(0) @binding(2) var<storage, read_write> tokens: array<i32>;
 @group(0) @binding(3) var<storage, read_write> slot: array<i32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<storage, read_write> order: array<i32>;
+@group(0) @binding(5) var<uniform> p: Params;
 
 var<workgroup> counts: array<u32, 256>;
 
@@ -46,6 +48,7 @@ fn main(@builtin(local_invocation_index) e: u32) {
     if (indices[r] == i32(e)) {
       tokens[at] = i32(r / p.k);
       slot[r] = i32(at);
+      order[at] = i32(r);
       at++;
     }
   }

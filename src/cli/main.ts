@@ -23,7 +23,8 @@ common flags: --preset <ci|default> --seed N --out DIR --from CHECKPOINT --backe
 
 train pretrain flags: --steps N --stop-after N
   --mlp moe        DeepSeekMoE layers instead of SwiGLU, at equal active parameters
-  --balance B      none | aux (balance loss) | bias (DeepSeek-V3's aux-loss-free bias; the default)`;
+  --balance B      none | aux (balance loss) | bias (DeepSeek-V3's aux-loss-free bias; the default)
+  --dispatch D     dense (every expert on every token; the default) | sparse (each expert on its own tokens)`;
 
 type Command = (argv: string[], print: (s: string) => void) => Promise<number>;
 const COMMANDS: Record<string, Command> = { info, train, eval: evalCommand, sample, bench };

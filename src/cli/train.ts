@@ -21,6 +21,7 @@ export const IMBALANCE_WINDOW = 50;
 export async function train(argv: string[], print: (s: string) => void): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, mlp: { type: "string" }, balance: { type: "string" },
+    dispatch: { type: "string" },
   });
   const stage = positionals[0];
   if (!stage) throw new UsageError(`which stage? (${STAGES.join(", ")})`);
@@ -38,6 +39,10 @@ export async function train(argv: string[], print: (s: string) => void): Promise
   if (mlp === "dense" && values.balance !== undefined) throw new UsageError("--balance needs --mlp moe (a dense model has no experts to balance)");
   const balance = choiceFlag("balance", values.balance, BALANCE_CHOICES, "bias");
   const config = mlp === "moe" ? moeVariant(pretrainPreset(preset), balance) : pretrainPreset(preset);
+  // --dispatch sparse: each expert runs on its own tokens only (same results as dense, to float rounding)
+  if (mlp === "dense" && values.dispatch !== undefined) throw new UsageError("--dispatch needs --mlp moe");
+  const dispatch = choiceFlag("dispatch", values.dispatch, ["dense", "sparse"] as const, "dense");
+  if (config.model.mlp) config.model.mlp.dispatch = dispatch;
   if (values.steps !== undefined) config.steps = intFlag("steps", values.steps, config.steps, 1);
 
   // --stop-after N: take N steps of the full schedule and save; --from continues it later
@@ -85,7 +90,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
       return 0;
     }
     const held = await run.heldoutAccuracy();
-    const moe = mlp === "moe" ? ` --mlp moe --balance ${balance}` : "";
+    const moe = mlp === "moe" ? ` --mlp moe --balance ${balance}${dispatch === "sparse" ? " --dispatch sparse" : ""}` : "";
     const flops = run.model.flopsPerToken(config.seqLen);
     const summary: RunSummary = {
       command: `r1-lab train pretrain --preset ${preset}${moe} --seed ${seed} --backend ${kind} --out ${out}${values.steps ? ` --steps ${config.steps}` : ""}${values.from ? ` --from ${values.from}` : ""}`,

@@ -535,7 +535,7 @@ export class CpuBackend implements Backend {
 
   // ---- mixture of experts: sparse dispatch -------------------------------------------
 
-  moeSort(indices: RawTensor, E: number): { offsets: RawTensor; tokens: RawTensor; slot: RawTensor } {
+  moeSort(indices: RawTensor, E: number): { offsets: RawTensor; tokens: RawTensor; slot: RawTensor; order: RawTensor } {
     const op = "moeSort";
     const id = this.i32(op, indices);
     if (indices.shape.length !== 2) throw new ShapeError(`${op}: indices must be [N, k], got ${fmtShape(indices.shape)}`);
@@ -544,9 +544,10 @@ export class CpuBackend implements Backend {
     const offsets = this.alloc(op, [E + 1], "i32", true);
     const tokens = this.alloc(op, [indices.size], "i32", true);
     const slot = this.alloc(op, indices.shape, "i32", true);
-    moeSortKernel(I(id), indices.shape[1]!, E, I(offsets), I(tokens), I(slot));
+    const order = this.alloc(op, [indices.size], "i32", true);
+    moeSortKernel(I(id), indices.shape[1]!, E, I(offsets), I(tokens), I(slot), I(order));
     this.count(indices.size);
-    return { offsets, tokens, slot };
+    return { offsets, tokens, slot, order };
   }
 
   groupedMatmul(x: RawTensor, w: RawTensor, offsets: RawTensor, transB: boolean): RawTensor {

@@ -14,7 +14,7 @@ import {
 } from "./mla.js";
 import { Module } from "./module.js";
 import {
-  MoE, expertLoad, moeFlopsPerToken, validateMoEConfig, type Dispatch, type ExpertLoad, type MoEConfig, type RouterScoring,
+  MoE, expertLoad, moeDispatchFlopsPerToken, validateMoEConfig, type Dispatch, type ExpertLoad, type MoEConfig, type RouterScoring,
 } from "./moe.js";
 
 /** Multi-head Latent Attention instead of MHA/GQA/MQA (see src/nn/mla.ts) */
@@ -358,11 +358,20 @@ export class GPT extends Module {
    * this kit's dense dispatch actually runs all E routed experts (see src/nn/moe.ts).
    */
   flopsPerToken(T: number): number {
+    return this.dispatchFlopsPerToken(T, "sparse");
+  }
+
+  /**
+   * Forward FLOPs per token as this kit runs the model with the given MoE dispatch:
+   * "sparse" = flopsPerToken; "dense" counts all E routed experts of every MoE layer.
+   * (The same for a dense model.)
+   */
+  dispatchFlopsPerToken(T: number, dispatch: Dispatch): number {
     const c = this.config;
     const attention = c.attention ? mlaFlopsPerToken(mlaConfigOf(c, c.attention), T) : attentionFlopsPerToken(c, T);
     let total = 2 * c.dModel * c.vocabSize;
     for (let i = 0; i < c.nLayers; i++) {
-      const mlp = c.mlp && isMoEBlock(c, i) ? moeFlopsPerToken(moeConfigOf(c, c.mlp)) : 2 * 3 * c.dModel * c.dFF;
+      const mlp = c.mlp && isMoEBlock(c, i) ? moeDispatchFlopsPerToken(moeConfigOf(c, c.mlp), dispatch) : 2 * 3 * c.dModel * c.dFF;
       total += attention + mlp;
     }
     return total;

@@ -63,23 +63,26 @@
 //    drops the lowest-scoring tokens. V3 drops none, and neither does this file:
 //    every token always gets its k experts.
 //
-// How this file computes the routed experts: DENSE DISPATCH. A real MoE sends each
-// token only to its k experts (sparse dispatch: sort tokens by expert, run each expert
-// on its own tokens, scatter back). Here EVERY routed expert runs on EVERY token, as
-// one batched matmul over the stacked expert weights [E, …], and the outputs are
-// combined with gate weights [N, E] that are zero where an expert was not chosen.
+// How the routed experts are computed: two ways, chosen by cfg.dispatch.
+// DENSE DISPATCH (the default, and the reference the other is tested against): EVERY
+// routed expert runs on EVERY token, as one batched matmul over the stacked expert
+// weights [E, …], and the outputs are combined with gate weights [N, E] that are zero
+// where an expert was not chosen.
 //  - It gives identical outputs and gradients: an unchosen expert's output is
 //    multiplied by 0, so it adds nothing forward, and its weights get a zero
 //    gradient from that token, exactly as if it had never run.
-//  - It costs E/k times the FLOPs of the routed experts in a sparse implementation
-//    (the router and the shared experts cost the same either way).
-//  - Why it is used: sparse dispatch needs the routing on the host to size each
-//    expert's batch, i.e. a readback from the GPU in the middle of every training
-//    step. Dense dispatch keeps every shape static, so a step is encoded and
-//    submitted in one go, as in the rest of the kit. With this course's handful of
-//    small experts the extra FLOPs are cheap; at V3's scale (E/k = 256/8 = 32) they
-//    would not be. The router, and so everything about balance and collapse, is the
-//    same either way.
+//  - It costs E/k times the FLOPs of the routed experts (the router and the shared
+//    experts cost the same either way).
+// SPARSE DISPATCH (dispatch: "sparse"): each expert runs on its own tokens only,
+// which is the point of an MoE. The N·k (token, expert) pairs are sorted by expert
+// (a histogram of the choices and its prefix sum give each expert's block of rows),
+// the tokens are gathered in that order, one grouped matmul runs every expert on its
+// block, and the rows go back to their tokens times their gates. The number of rows
+// is always N·k, so every buffer has a size known before the step: no readback of
+// the routing in the middle of a step (which would stall the GPU), and no token is
+// ever dropped. See sparseRoutedExperts and data/results/moe-dispatch.json for what
+// it saves. The router, and so everything about balance and collapse, is the same
+// either way.
 import type { Engine, Tensor } from "../tensor/engine.js";
 import type { Rng } from "../tensor/random.js";
 import { SwiGLU } from "./layers.js";
@@ -371,19 +374,19 @@ export class MoE extends Module {
    * The N·k (token, expert) pairs are sorted by expert (moeSort: a histogram of the
    * choices and its prefix sum give each expert's block of rows), the tokens are
    * gathered into that order, each Linear of the experts is one grouped matmul over
-   * the blocks, and each row goes back to its token times its gate, the k rows of a
-   * token summed. Every buffer has a size known in advance (N·k rows), so nothing is
+   * the blocks, and each row goes back to its token (a permutation, undone in the
+   * backward pass by its inverse) times its gate, the k rows of a token summed. Every buffer has a size known in advance (N·k rows), so nothing is
    * read back in the middle of the step; no token is dropped. x [N, C] → [N, C].
    */
   sparseRoutedExperts(x: Tensor, r: Routing): Tensor {
     const e = this.engine;
     const [N, C] = x.shape as [number, number];
     const { nRouted: E, topK: k } = this.cfg;
-    const { offsets, tokens, slot } = e.moeSort(r.indices, E);
-    const xs = e.gatherRows(x, tokens); // [N·k, C], expert by expert
+    const { offsets, tokens, slot, order } = e.moeSort(r.indices, E);
+    const xs = e.moeGather(x, tokens, slot); // [N·k, C], expert by expert
     const hidden = e.mul(e.silu(e.groupedMatmul(xs, this.wGate, offsets)), e.groupedMatmul(xs, this.wUp, offsets)); // [N·k, H]
     const ys = e.groupedMatmul(hidden, this.wDown, offsets); // [N·k, C]
-    const back = e.reshape(e.gatherRows(ys, e.reshape(slot, [N * k])), [N, k, C]); // token order again
+    const back = e.reshape(e.permuteRows(ys, e.reshape(slot, [N * k]), order), [N, k, C]); // token order again
     return e.reshape(e.sum(e.mul(back, e.reshape(r.gates, [N, k, 1])), 1), [N, C]);
   }
 

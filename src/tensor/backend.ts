@@ -187,10 +187,11 @@ export interface Backend {
    *   offsets i32 [E + 1]: expert e's rows sit at sorted positions offsets[e] ..
    *     offsets[e + 1] − 1 (the prefix sum of a per-expert histogram; offsets[E] = R);
    *   tokens i32 [R]: the token n of the row at each sorted position;
-   *   slot i32 [N, k]: the sorted position of token n's j-th choice.
+   *   slot i32 [N, k]: the sorted position of token n's j-th choice;
+   *   order i32 [R]: the row n·k + j at each sorted position (slot's inverse).
    * Stable: within an expert, rows keep their order n·k + j. No row is dropped.
    */
-  moeSort(indices: RawTensor, E: number): { offsets: RawTensor; tokens: RawTensor; slot: RawTensor };
+  moeSort(indices: RawTensor, E: number): { offsets: RawTensor; tokens: RawTensor; slot: RawTensor; order: RawTensor };
   /**
    * Grouped matrix product over expert-contiguous rows: row p of x [R, ·] belongs to
    * the expert e with offsets[e] ≤ p < offsets[e + 1] and is multiplied by that

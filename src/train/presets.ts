@@ -62,7 +62,7 @@ export function moeVariant(config: PretrainConfig, balance: Balance): PretrainCo
   out.model.mlp = {
     kind: "moe", nShared: 1, nRouted: 8, topK: 3, expertDim: dFF / 4, scoring: "sigmoid", routeScale: 1,
     balanceAlpha: balance === "aux" ? AUX_ALPHA : 0,
-    biasUpdateSpeed: balance === "bias" ? BIAS_GAMMA : 0,
+    biasUpdateSpeed: balance === "bias" ? BIAS_GAMMA : 0, dispatch: "dense",
   };
   return out;
 }

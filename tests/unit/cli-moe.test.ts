@@ -65,16 +65,32 @@ test("the MoE variant has the dense model's active parameters (up to its routers
   assert.equal(moe.metrics.params, dense.metrics.params + 2 * (3 * 32 * 16 * 9 - 3 * 32 * 64) + routers);
 });
 
+test("--dispatch sparse trains the same model as dense dispatch, to float rounding", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "r1lab-moe-"));
+  const base = ["train", "pretrain", "--preset", "ci", "--mlp", "moe", "--backend", "cpu", "--steps", "5"];
+  assert.equal((await cli([...base, "--out", join(dir, "dense")])).code, 0);
+  const r = await cli([...base, "--dispatch", "sparse", "--out", join(dir, "sparse")]);
+  assert.equal(r.code, 0, r.stderr);
+  const [d, s] = [readLines(join(dir, "dense")), readLines(join(dir, "sparse"))];
+  s.forEach((l, i) => {
+    assert.ok(Math.abs(l.loss - d[i]!.loss) < 1e-4, `step ${i}: loss ${l.loss} vs ${d[i]!.loss}`);
+    assert.deepEqual(l.expert_load, d[i]!.expert_load, `step ${i}: the same routing`);
+  });
+  assert.match(readSummary(join(dir, "sparse")).command, /--dispatch sparse/);
+});
+
 test("bad MoE flags exit non-zero with a one-line reason", async () => {
   for (const args of [
     ["--balance", "bias"],
     ["--mlp", "sparse"],
     ["--mlp", "moe", "--balance", "both"],
+    ["--dispatch", "sparse"],
+    ["--mlp", "moe", "--dispatch", "scatter"],
   ]) {
     const r = await cli(["train", "pretrain", "--preset", "ci", "--backend", "cpu", "--out", "x", ...args]);
     assert.notEqual(r.code, 0, `${args.join(" ")} should fail`);
     const lines = r.stderr.split("\n").filter((l) => l && !l.includes("XDG_RUNTIME_DIR"));
     assert.equal(lines.length, 1, `${args.join(" ")}: one line, got ${JSON.stringify(lines)}`);
-    assert.match(lines[0]!, /^r1-lab.*(--balance|--mlp)/);
+    assert.match(lines[0]!, /^r1-lab.*(--balance|--mlp|--dispatch)/);
   }
 });

@@ -23,15 +23,17 @@ function hostSort(indices: number[], k: number, E: number) {
   const offsets = [0];
   const tokens: number[] = [];
   const slot = new Array<number>(indices.length);
+  const order: number[] = [];
   for (let e = 0; e < E; e++) {
     indices.forEach((ie, r) => {
       if (ie !== e) return;
       slot[r] = tokens.length;
       tokens.push(Math.floor(r / k));
+      order.push(r);
     });
     offsets.push(tokens.length);
   }
-  return { offsets, tokens, slot };
+  return { offsets, tokens, slot, order };
 }
 
 // N = 5 tokens, k = 2, E = 4: expert 2 gets no row, expert 0 gets every token
@@ -44,9 +46,10 @@ async function sortOn(backend: Backend, indices: number[], N: number, k: number,
     offsets: Array.from(await backend.read(r.offsets)),
     tokens: Array.from(await backend.read(r.tokens)),
     slot: Array.from(await backend.read(r.slot)),
-    shapes: [r.offsets.shape, r.tokens.shape, r.slot.shape].map((s) => [...s]),
+    order: Array.from(await backend.read(r.order)),
+    shapes: [r.offsets.shape, r.tokens.shape, r.slot.shape, r.order.shape].map((s) => [...s]),
   };
-  for (const t of [idx, r.offsets, r.tokens, r.slot]) backend.free(t);
+  for (const t of [idx, r.offsets, r.tokens, r.slot, r.order]) backend.free(t);
   return out;
 }
 
@@ -57,7 +60,8 @@ test("moeSort on the CPU: offsets are the prefix sum of the per-expert counts, r
   assert.deepEqual(got.offsets, [0, 5, 7, 7, 10], "expert 0: all 5 tokens; expert 2: none");
   assert.deepEqual(got.tokens, [0, 1, 2, 3, 4, 1, 3, 0, 2, 4]);
   assert.deepEqual(got.slot, [0, 7, 1, 5, 2, 8, 3, 6, 4, 9]);
-  assert.deepEqual(got.shapes, [[E + 1], [N * k], [N, k]]);
+  assert.deepEqual(got.order, [0, 2, 4, 6, 8, 3, 7, 1, 5, 9]);
+  assert.deepEqual(got.shapes, [[E + 1], [N * k], [N, k], [N * k]]);
   // random choices: the same as the host loop, a permutation of the slots, each token k times
   const rng = new Rng(3);
   for (const [N2, k2, E2] of [[37, 3, 8], [1, 1, 1], [64, 2, 5]] as const) {
@@ -67,7 +71,8 @@ test("moeSort on the CPU: offsets are the prefix sum of the per-expert counts, r
       for (let j = 0; j < k2; j++) ids.push(pool.splice(rng.int(pool.length), 1)[0]!);
     }
     const r = await sortOn(cpu, ids, N2, k2, E2);
-    assert.deepEqual({ offsets: r.offsets, tokens: r.tokens, slot: r.slot }, hostSort(ids, k2, E2), `N ${N2}, k ${k2}, E ${E2}`);
+    assert.deepEqual({ offsets: r.offsets, tokens: r.tokens, slot: r.slot, order: r.order }, hostSort(ids, k2, E2), `N ${N2}, k ${k2}, E ${E2}`);
+    r.order.forEach((row, p) => assert.equal(r.slot[row], p, "order is slot's inverse"));
     assert.deepEqual([...r.slot].sort((a, b) => a - b), [...Array(N2 * k2).keys()], "slot is a permutation: nothing dropped or duplicated");
     const perToken = new Array<number>(N2).fill(0);
     for (const t of r.tokens) perToken[t]!++;

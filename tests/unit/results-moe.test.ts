@@ -101,3 +101,40 @@ test("re-running the recorded none and bias commands reproduces their metrics", 
     }
   }
 });
+
+// ---- data/results/moe-dispatch.json: dense vs sparse dispatch (scripts/bench-moe.ts) ----
+
+interface DispatchEntry {
+  command: string; backend: string; preset: string;
+  dense: { ms_per_step: number; flops_per_token: number };
+  sparse: { ms_per_step: number; flops_per_token: number };
+  speedup: number;
+}
+const dispatch = JSON.parse(readFileSync(join(root, "data/results/moe-dispatch.json"), "utf8")) as Record<string, DispatchEntry> & { claims: string[] };
+
+test("moe-dispatch.json: FLOPs per token are the model's own counts; speedups are dense ÷ sparse time; the claims quote the recorded numbers", async () => {
+  const { GPT } = await import("../../src/nn/gpt.js");
+  const { CpuBackend } = await import("../../src/cpu/index.js");
+  const { Engine } = await import("../../src/tensor/engine.js");
+  const { moeVariant, pretrainPreset } = await import("../../src/train/presets.js");
+  const entries = Object.entries(dispatch).filter(([k]) => k !== "claims") as [string, DispatchEntry][];
+  assert.deepEqual(entries.map(([k]) => k).sort(), ["cpu-ci", "cpu-default", "webgpu-ci"]);
+  for (const [key, r] of entries) {
+    assert.match(r.command, new RegExp(`^node --import tsx scripts/bench-moe.ts --backend ${r.backend === "webgpu" ? "webgpu" : "cpu"} --preset ${r.preset} `), key);
+    const config = moeVariant(pretrainPreset(r.preset), "bias");
+    const model = new GPT(new Engine(new CpuBackend()), config.model, 1);
+    assert.equal(r.sparse.flops_per_token, model.dispatchFlopsPerToken(config.seqLen, "sparse"), `${key}: sparse FLOPs`);
+    assert.equal(r.dense.flops_per_token, model.dispatchFlopsPerToken(config.seqLen, "dense"), `${key}: dense FLOPs`);
+    assert.ok(r.sparse.flops_per_token < r.dense.flops_per_token);
+    assert.ok(Math.abs(r.speedup - r.dense.ms_per_step / r.sparse.ms_per_step) < 0.01, `${key}: speedup`);
+    model.dispose();
+  }
+  const [c, d, w] = [dispatch["cpu-ci"]!, dispatch["cpu-default"]!, dispatch["webgpu-ci"]!];
+  assert.ok(c.speedup > 1 && d.speedup > 1, "claim: sparse is faster on the CPU engine");
+  assert.ok(w.speedup < 1, "claim: sparse is slower on SwiftShader");
+  const share = Math.round(100 * (1 - c.sparse.flops_per_token / c.dense.flops_per_token));
+  assert.ok(dispatch.claims[0]!.startsWith(`Sparse dispatch runs ${share}% fewer`));
+  assert.ok(dispatch.claims[1]!.includes(`${c.sparse.ms_per_step} vs ${c.dense.ms_per_step} ms at ci size (${c.speedup}×)`));
+  assert.ok(dispatch.claims[1]!.includes(`${d.sparse.ms_per_step} vs ${d.dense.ms_per_step} ms at default size (${d.speedup}×)`));
+  assert.ok(dispatch.claims[2]!.includes(`${w.sparse.ms_per_step} vs ${w.dense.ms_per_step} ms per step (${w.speedup}×)`));
+});

@@ -4,10 +4,12 @@
 
 /**
  * indices [N·k] (token n's j-th expert at n·k + j) → offsets [E + 1], tokens [N·k],
- * slot [N·k]. A histogram of the experts, its prefix sum, then each row placed at
+ * slot [N·k], order [N·k] (slot's inverse). A histogram of the experts, its prefix sum, then each row placed at
  * its expert's next free position, in order of n·k + j (so the sort is stable).
  */
-export function moeSortKernel(indices: Int32Array, k: number, E: number, offsets: Int32Array, tokens: Int32Array, slot: Int32Array): void {
+export function moeSortKernel(
+  indices: Int32Array, k: number, E: number, offsets: Int32Array, tokens: Int32Array, slot: Int32Array, order: Int32Array,
+): void {
   const counts = new Int32Array(E);
   for (let r = 0; r < indices.length; r++) counts[indices[r]!]!++;
   offsets[0] = 0;
@@ -17,6 +19,7 @@ export function moeSortKernel(indices: Int32Array, k: number, E: number, offsets
     const at = next[indices[r]!]!++;
     tokens[at] = Math.floor(r / k);
     slot[r] = at;
+    order[at] = r;
   }
 }
 

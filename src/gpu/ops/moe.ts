@@ -11,7 +11,7 @@ const WORKGROUP = 64;
 /** moe_sort runs one workgroup of 256 threads, one per expert */
 export const MAX_EXPERTS = 256;
 
-export function moeSort(ctx: GpuContext, indices: GpuTensor, E: number): { offsets: GpuTensor; tokens: GpuTensor; slot: GpuTensor } {
+export function moeSort(ctx: GpuContext, indices: GpuTensor, E: number): { offsets: GpuTensor; tokens: GpuTensor; slot: GpuTensor; order: GpuTensor } {
   const op = "moeSort";
   checkDType(op, indices, "i32", "indices");
   if (indices.shape.length !== 2) throw new ShapeError(`${op}: indices must be [N, k], got ${fmtShape(indices.shape)}`);
@@ -19,14 +19,15 @@ export function moeSort(ctx: GpuContext, indices: GpuTensor, E: number): { offse
   const offsets = ctx.empty([E + 1], "i32");
   const tokens = ctx.empty([indices.size], "i32");
   const slot = ctx.empty(indices.shape, "i32");
+  const order = ctx.empty([indices.size], "i32");
   ctx.dispatch({
     kernel: "moe_sort",
-    buffers: [indices, offsets, tokens, slot],
+    buffers: [indices, offsets, tokens, slot, order],
     uniforms: [indices.size, E, indices.shape[1]!],
     workgroups: [indices.size > 0 ? 1 : 0],
     flops: 0,
   });
-  return { offsets, tokens, slot };
+  return { offsets, tokens, slot, order };
 }
 
 export function groupedMatmul(ctx: GpuContext, x: GpuTensor, w: GpuTensor, offsets: GpuTensor, transB: boolean): GpuTensor {
