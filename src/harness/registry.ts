@@ -8,11 +8,13 @@ import type { JobDef } from "./jobs.js";
 import { spiralsJob } from "./jobs/engine-spirals.js";
 import { pretrainJob } from "./jobs/pretrain.js";
 import { sftJob } from "./jobs/sft.js";
+import { moeJob } from "./jobs/moe.js";
 
 export const JOBS: Readonly<Record<string, JobDef>> = {
   [spiralsJob.name]: spiralsJob,
   [pretrainJob.name]: pretrainJob,
   [sftJob.name]: sftJob,
+  [moeJob.name]: moeJob,
 };
 
 export function getJob(name: string): JobDef {

@@ -303,6 +303,23 @@ export class GPT extends Module {
     }
   }
 
+  /**
+   * Which experts each token of ids [1, T] goes to: per MoE layer, the k chosen
+   * experts of every position (best first). One forward pass without gradients.
+   */
+  async routeTokens(ids: Tensor): Promise<number[][][]> {
+    const e = this.engine;
+    if (ids.shape[0] !== 1) throw new Error(`GPT.routeTokens: one sequence at a time, got ids of shape [${ids.shape.join(", ")}]`);
+    e.scope(() => e.noGrad(() => this.forward(ids)));
+    const out: number[][][] = [];
+    for (const m of this.moeLayers()) {
+      const flat = Array.from(await m.lastIndices!.data());
+      const k = m.cfg.topK;
+      out.push(Array.from({ length: flat.length / k }, (_, t) => flat.slice(t * k, (t + 1) * k)));
+    }
+    return out;
+  }
+
   /** aux-loss-free balancing after a step: each MoE layer's bias from its load (Router.updateBias) */
   updateRouterBias(loads: readonly ExpertLoad[], gamma: number): void {
     const layers = this.moeLayers();

@@ -307,6 +307,8 @@ export class MoE extends Module {
    * training loop can read it after its step; expertLoad() makes it readable.
    */
   lastStats: Tensor | null = null;
+  /** the last forward's choices, i32 [N, k] (best first), kept like lastStats: which experts each token went to */
+  lastIndices: Tensor | null = null;
 
   constructor(engine: Engine, readonly cfg: MoEConfig, rng: Rng, residualStd?: number) {
     super(engine);
@@ -350,6 +352,8 @@ export class MoE extends Module {
     this.lastBalanceLoss = this.cfg.balanceAlpha > 0 ? this.balanceLoss(r, B, T, m) : null;
     this.lastStats?.dispose();
     this.lastStats = e.keep(this.statistics(r, m));
+    this.lastIndices?.dispose();
+    this.lastIndices = e.keep(r.indices);
     return e.reshape(out, shape);
   }
 
@@ -461,6 +465,8 @@ export class MoE extends Module {
     super.dispose();
     this.lastStats?.dispose();
     this.lastStats = null;
+    this.lastIndices?.dispose();
+    this.lastIndices = null;
   }
 }
 
