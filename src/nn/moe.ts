@@ -51,7 +51,7 @@
 // and the entropy of the router's scores (log E = undecided, 0 = certain).
 //
 // What is left out, because the course trains on one device. DeepSeek spreads the
-// experts of a layer over many GPUs (V3: 8 nodes of 8), and three parts of the
+// experts of a layer over many GPUs and nodes, and three parts of the
 // recipe exist only to tame that communication; none of them changes what a single
 // device computes, so none is here:
 //  - device-limited (V2: each token's experts on at most M = 3 devices) and

@@ -16,6 +16,7 @@ const READY: Record<string, readonly string[]> = {
   "/": [".r1-webgpu", ".r1-cost[data-measured]"],
   "/gallery": [".r1v-linechart[data-points]"],
   "/pretrain": [".r1-pt-attention[data-state=drawn]", ".r1-pt-size[data-params]"],
+  "/moe": [".r1-moe-routing[data-step] .r1-moe-route", ".r1-moe-imbalance svg path"],
   "/engine": [".r1-parity[data-parity]:not([data-parity=running])", ".r1-gradcheck[data-gradcheck]:not([data-gradcheck=running])", ".r1-bench[data-bench=done]"],
 };
 
