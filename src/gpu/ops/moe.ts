@@ -7,7 +7,8 @@
 import { checkDType, fmtShape, groupedGradWShape, groupedMatmulShape, ShapeError } from "../../tensor/backend.js";
 import type { GpuContext, GpuTensor } from "../context.js";
 
-const WORKGROUP = 64;
+/** a workgroup of the grouped-matmul kernels computes 32×32 outputs (8×8 threads, 4×4 each) */
+const TILE = 32;
 /** moe_sort runs one workgroup of 256 threads, one per expert */
 export const MAX_EXPERTS = 256;
 
@@ -40,8 +41,8 @@ export function groupedMatmul(ctx: GpuContext, x: GpuTensor, w: GpuTensor, offse
   ctx.dispatch({
     kernel: "grouped_matmul",
     buffers: [x, w, offsets, out],
-    uniforms: [out.size, R, E, K, N, transB ? 1 : 0],
-    workgroups: ctx.grid(Math.ceil(out.size / WORKGROUP)),
+    uniforms: [R, E, K, N, transB ? 1 : 0],
+    workgroups: [Math.ceil(N / TILE), Math.ceil(R / TILE)],
     flops: 2 * R * N * K,
   });
   return out;
@@ -58,8 +59,8 @@ export function groupedMatmulGradW(ctx: GpuContext, dy: GpuTensor, x: GpuTensor,
     kernel: "grouped_matmul",
     entry: "grad_w",
     buffers: [dy, x, offsets, out],
-    uniforms: [out.size, R, E, A, B, 0],
-    workgroups: ctx.grid(Math.ceil(out.size / WORKGROUP)),
+    uniforms: [R, E, A, B, 0],
+    workgroups: [Math.ceil(B / TILE), Math.ceil(A / TILE), E],
     flops: 2 * R * A * B,
   });
   return out;
