@@ -187,11 +187,11 @@ test("cpu float64: the dense-dispatch MoE equals a per-token loop over the chose
 // every element of every parameter and of x. The chosen experts must not change
 // under a ±1e-6 nudge: the test asserts a margin of 1e-3 between the k-th and the
 // (k+1)-th biased score of every token.
-test("cpu float64: router, expert, shared-expert and input gradients pass a finite-difference check (with the balance loss)", async () => {
+test("cpu float64: router, expert, shared-expert and input gradients pass a finite-difference check (with the balance loss, with and without a token mask)", async () => {
   const e = f64();
   const EPS = 1e-6;
   const B = 2, T = 4;
-  for (const scoring of ["softmax", "sigmoid"] as const) {
+  for (const [scoring, maskData] of [["softmax", null], ["sigmoid", null], ["sigmoid", [1, 1, 0, 1, 0, 1, 1, 0]]] as const) {
     const cfg: MoEConfig = { ...MOE, scoring, routeScale: scoring === "sigmoid" ? 2.5 : 1, balanceAlpha: 0.3 };
     const m = new MoE(e, cfg, new Rng(7));
     const rng = new Rng(8);
@@ -200,14 +200,15 @@ test("cpu float64: router, expert, shared-expert and input gradients pass a fini
     const x = e.parameter(xData, [B, T, cfg.dModel]);
     const { minMargin } = await hostMoE(m, xData);
     assert.ok(minMargin > 1e-3, `${scoring}: no near-tie in the routing (margin ${minMargin})`);
-    const lossOf = () => e.add(e.sumAll(e.mul(m.forward(x), w)), m.lastBalanceLoss!);
+    const tokenMask = maskData ? e.tensor(maskData, [B, T]) : null;
+    const lossOf = () => e.add(e.sumAll(e.mul(m.forward(x, tokenMask), w)), m.lastBalanceLoss!);
     const L = async () => e.noGrad(() => e.scope(async () => (await lossOf().data())[0]!));
     const leaves = [...m.parameters(), { name: "x", tensor: x, decay: false }];
     e.scope(() => e.backward(lossOf()));
     for (const p of leaves) {
       const analytic = await p.tensor.grad!.data();
       const numeric = await numericGradOf(e, p.tensor, L, EPS);
-      const label = `${scoring}: ${p.name}`;
+      const label = `${scoring}${maskData ? ", masked" : ""}: ${p.name}`;
       assert.ok(numeric.some((g) => Math.abs(g) > 1e-4), `${label}: the numeric gradient is not all zero`);
       assertClose(analytic, numeric, { atol: 1e-7, rtol: 1e-6 }, label);
     }
