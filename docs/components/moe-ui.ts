@@ -157,6 +157,7 @@ export interface MoEResults {
 
 const RUN_LABEL: Record<string, string> = {
   dense: "dense (same active parameters)", none: "MoE, no balancing", aux: "MoE, balance loss", bias: "MoE, aux-loss-free bias",
+  default: "MoE, bias, default size",
 };
 
 /** the recorded max ÷ mean load of the three MoE runs, step by step */

@@ -40,6 +40,13 @@ describe("MoE lesson", () => {
       assert.equal(await page.locator(".r1-moe-heat .r1v-heatmap").count(), 2, "one heatmap per MoE layer");
       await page.waitForSelector(".r1-moe-routing[data-step='20'] .r1-moe-route", { timeout: 30_000 });
 
+      // dense vs sparse dispatch measured on this machine; the button says how long first
+      const measure = page.locator("button[data-action=measure-dispatch]");
+      assert.match((await measure.textContent()) ?? "", /about \d+(\.\d)? (s|min)/);
+      await measure.click();
+      await page.waitForSelector(".r1-moe-measure[data-done=true]", { timeout: 60_000 });
+      assert.match((await page.locator(".r1-moe-measure").textContent()) ?? "", /dense dispatch [\d.]+ ms per step \(91,456 FLOPs per token\), sparse [\d.]+ ms \(60,736\)/);
+
       await page.locator(".r1-moe-heat").scrollIntoViewIfNeeded();
       await screenshot(page, "moe-ci-run");
       await page.locator(".r1-moe-heat").screenshot({ path: join(SHOTS, "moe-heatmap.png") });

@@ -43,7 +43,7 @@ test("moe.json: four ci runs made by the CLI on the CPU engine, each with its co
     if (name !== "dense") assert.equal(typeof r.metrics.load_imbalance, "number", `${name}: load_imbalance`);
     assert.equal(r.series.loss!.length, r.metrics.steps, `${name}: a loss per step`);
   }
-  assert.equal(results.claims.length, 4);
+  assert.equal(results.claims.length, 5);
 });
 
 test("claim: the aux-loss-free bias brings load_imbalance below 0.8× the unbalanced run's; the balance loss lowers it less", () => {
@@ -85,6 +85,19 @@ test("claim: at equal active parameters every MoE run beats the dense model's va
     assert.ok(m.flops_per_token! / dense.flops_per_token! < 1.02, `${n}: FLOPs per token ${m.flops_per_token} vs ${dense.flops_per_token}`);
   }
   assert.ok(results.claims[3]!.includes(String(run("bias").metrics.flops_per_token).replace(/(\d)(?=(\d{3})+$)/g, "$1,")));
+});
+
+test("claim: at the default size the bias balances the experts, but the MoE model's val_loss is above the dense default model's", () => {
+  const moe = run("default");
+  assert.match(moe.command, /^r1-lab train pretrain --preset default --mlp moe --balance bias --dispatch sparse --seed 1 --backend cpu /);
+  const pretrain = JSON.parse(readFileSync(join(root, "data/results/pretrain.json"), "utf8")) as { runs: Run[] };
+  const dense = pretrain.runs.find((r) => r.name === "default")!;
+  assert.match(dense.command, /--preset default --seed 1 --backend cpu /);
+  assert.ok(moe.metrics.load_imbalance! < 1.2, `balanced: ${moe.metrics.load_imbalance}`);
+  assert.ok(moe.metrics.val_loss! > dense.metrics.val_loss!, `MoE ${moe.metrics.val_loss} vs dense ${dense.metrics.val_loss}`);
+  assert.equal(moe.metrics.active_params! - (dense as Run & { params: number }).params, 3 * 64 * 8, "equal active parameters but for the routers");
+  assert.ok(results.claims[4]!.includes(`load_imbalance ${moe.metrics.load_imbalance!.toFixed(2)}`));
+  assert.ok(results.claims[4]!.includes(`(${moe.metrics.val_loss} vs ${dense.metrics.val_loss}, data/results/pretrain.json`));
 });
 
 test("re-running the recorded none and bias commands reproduces their metrics", async () => {
