@@ -558,10 +558,10 @@ const STEPS = 20;
 const ATOL = 1e-4;
 const RTOL = 2e-3;
 
-async function moeCurve(backend: Backend): Promise<{ loss: number[]; imbalance: number[]; live: number[]; leftover: number }> {
+async function moeCurve(backend: Backend, dispatch: "dense" | "sparse" = "dense"): Promise<{ loss: number[]; imbalance: number[]; live: number[]; leftover: number }> {
   const engine = new Engine(backend);
   const before = backend.stats().liveBytes;
-  const model = new GPT(engine, MOE_GPT, 7);
+  const model = new GPT(engine, { ...MOE_GPT, mlp: { ...MOE_OPTS, dispatch } }, 7);
   const rng = new Rng(9);
   const B = 3, T = 9;
   const { ids, targets } = countingBatch(engine, rng, B, T, 13);
@@ -583,15 +583,25 @@ async function moeCurve(backend: Backend): Promise<{ loss: number[]; imbalance: 
   return { loss, imbalance, live, leftover: backend.stats().liveBytes - before };
 }
 
-test(`GPT with MoE (balance loss + bias updates) trains, and ${STEPS} steps on WebGPU match the CPU engine`, async (t) => {
+test(`GPT with MoE (balance loss + bias updates) trains, and ${STEPS} steps on WebGPU, with dense and with sparse dispatch, match the CPU engine`, async (t) => {
   const cpu = await moeCurve(new CpuBackend());
   const gpuBackend = await createBackend("webgpu");
   let gpu: Awaited<ReturnType<typeof moeCurve>>;
+  let gpuSparse: Awaited<ReturnType<typeof moeCurve>>;
   try {
     gpu = await moeCurve(gpuBackend);
+    gpuSparse = await moeCurve(gpuBackend, "sparse");
   } finally {
     gpuBackend.destroy();
   }
+  // sparse dispatch on WebGPU follows the CPU's dense-dispatch curve as closely as dense dispatch does
+  for (let s = 0; s < STEPS; s++) {
+    const diff = Math.abs(gpuSparse.loss[s]! - cpu.loss[s]!);
+    assert.ok(diff <= ATOL + RTOL * Math.abs(cpu.loss[s]!), `sparse, step ${s}: webgpu ${gpuSparse.loss[s]} vs cpu ${cpu.loss[s]} (|diff| ${diff})`);
+  }
+  assert.deepEqual(gpuSparse.imbalance, cpu.imbalance, "sparse: the same routing at every step");
+  assert.equal(new Set(gpuSparse.live).size, 1, `sparse: live bytes changed over the run: ${gpuSparse.live.join(", ")}`);
+  assert.equal(gpuSparse.leftover, 0, "sparse: nothing left after dispose");
   assert.ok(cpu.loss[STEPS - 1]! < 0.8 * cpu.loss[0]!, `the model learns (loss ${cpu.loss[0]} → ${cpu.loss[STEPS - 1]})`);
   let worst = 0;
   for (let s = 0; s < STEPS; s++) {
