@@ -22,7 +22,12 @@ common flags: --preset <ci|default> --seed N --out DIR --from CHECKPOINT --backe
   --backend auto (the default) runs WebGPU on a GPU, and the CPU engine where there is no
   adapter or only a software one such as SwiftShader (the CPU engine is faster there).
   The CPU engine runs WebAssembly SIMD kernels; --backend cpu-reference runs the plain
-  TypeScript kernels they are tested against (several times slower), to compare.`;
+  TypeScript kernels they are tested against (several times slower), to compare.
+
+train pretrain flags: --steps N --stop-after N
+  --mlp moe        DeepSeekMoE layers instead of SwiGLU, at equal active parameters
+  --balance B      none | aux (balance loss) | bias (DeepSeek-V3's aux-loss-free bias; the default)
+  --dispatch D     dense (every expert on every token; the default) | sparse (each expert on its own tokens)`;
 
 type Command = (argv: string[], print: (s: string) => void) => Promise<number>;
 const COMMANDS: Record<string, Command> = { info, train, eval: evalCommand, sample, bench };

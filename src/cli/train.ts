@@ -3,12 +3,12 @@
 // so the run can be resumed with --from).
 import { writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { appendMetrics, readConfig, readModel, readOptimizer, writeConfig, writeModel, writeOptimizer, writeSummary } from "../io/run-record-node.js";
+import { appendMetrics, readConfig, readMetrics, readModel, readOptimizer, writeConfig, writeModel, writeOptimizer, writeSummary } from "../io/run-record-node.js";
 import type { RunSummary } from "../io/run-record.js";
 import { Engine } from "../tensor/engine.js";
 import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { PretrainRun, type ResumeState } from "../train/pretrain.js";
-import { ATTENTION_KINDS, pretrainPreset, withAttention, PRESET_NAMES } from "../train/presets.js";
+import { ATTENTION_KINDS, BALANCE_CHOICES, moeVariant, pretrainPreset, withAttention, PRESET_NAMES } from "../train/presets.js";
 import { measureCacheSize, measureDecodeSpeed } from "../sample/decode-speed.js";
 import { UsageError, COMMON_OPTIONS, parse, intFlag, choiceFlag } from "./args.js";
 import { Progress } from "./progress.js";
@@ -16,12 +16,16 @@ import { trainGrpo } from "./train-grpo.js";
 import { trainSft } from "./train-sft.js";
 
 export const STAGES = ["pretrain", "sft", "grpo"] as const;
+export const MLP_CHOICES = ["dense", "moe"] as const;
+/** summary.json's load_imbalance: the mean of the per-step max/mean load over this many last steps */
+export const IMBALANCE_WINDOW = 50;
 
 export async function train(argv: string[], print: (s: string) => void): Promise<number> {
   // each stage parses its own flags; this first pass only finds the stage (so it accepts any stage's flags)
   const { values, positionals } = parse(argv, {
     ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, style: { type: "string" },
     attention: { type: "string" }, "measure-decode": { type: "boolean" },
+    mlp: { type: "string" }, balance: { type: "string" }, dispatch: { type: "string" },
   });
   const stage = positionals[0];
   if (!stage) throw new UsageError(`which stage? (${STAGES.join(", ")})`);
@@ -35,7 +39,16 @@ export async function train(argv: string[], print: (s: string) => void): Promise
   const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
   const out = values.out;
   if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
-  const config = pretrainPreset(preset);
+  // --mlp moe: the preset's model with DeepSeekMoE layers at equal active parameters;
+  // --balance none|aux|bias: how its experts are kept busy (default bias, DeepSeek-V3's)
+  const mlp = choiceFlag("mlp", values.mlp, MLP_CHOICES, "dense");
+  if (mlp === "dense" && values.balance !== undefined) throw new UsageError("--balance needs --mlp moe (a dense model has no experts to balance)");
+  const balance = choiceFlag("balance", values.balance, BALANCE_CHOICES, "bias");
+  const config = mlp === "moe" ? moeVariant(pretrainPreset(preset), balance) : pretrainPreset(preset);
+  // --dispatch sparse: each expert runs on its own tokens only (same results as dense, to float rounding)
+  if (mlp === "dense" && values.dispatch !== undefined) throw new UsageError("--dispatch needs --mlp moe");
+  const dispatch = choiceFlag("dispatch", values.dispatch, ["dense", "sparse"] as const, "dense");
+  if (config.model.mlp) config.model.mlp.dispatch = dispatch;
   if (values.steps !== undefined) config.steps = intFlag("steps", values.steps, config.steps, 1);
   // --attention mha|gqa|mqa|mla: the preset's model with that attention (the presets' own is GQA)
   const attention = values.attention === undefined ? undefined : choiceFlag("attention", values.attention, ATTENTION_KINDS, "gqa");
@@ -69,12 +82,16 @@ export async function train(argv: string[], print: (s: string) => void): Promise
       const ck = await run!.checkpoint();
       await writeModel(out, ck.model, { stage: "pretrain", step: String(run!.step) });
       await writeOptimizer(out, ck.optimizer, { step: String(run!.step) });
-      await writeConfig(out, { stage: "pretrain", preset, seed, step: run!.step, model: config.model, train: config, ...(attention ? { attention } : {}) });
+      await writeConfig(out, {
+        stage: "pretrain", preset, mlp, ...(mlp === "moe" ? { balance } : {}), seed, step: run!.step, model: config.model, train: config, ...(attention ? { attention } : {}),
+      });
     };
     while (!run.done && run.step < stopAfter) {
       last = await run.next();
       if (last.val_loss !== undefined) lastVal = last.val_loss;
-      await appendMetrics(out, last as never);
+      // an MoE model's tokens per expert, one row per MoE layer, on every line
+      const loads = run.expertLoads.map((l) => l.tokens);
+      await appendMetrics(out, (loads.length > 0 ? { ...last, expert_load: loads } : last) as never);
       progress.update(run.step, `loss ${last.loss.toFixed(3)}${Number.isNaN(lastVal) ? "" : ` · val ${lastVal.toFixed(3)}`}`);
       if (run.step % config.evalEvery === 0 && !run.done) await save();
     }
@@ -88,12 +105,14 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     const cache = measureCacheSize(run.model);
     // --measure-decode: greedy KV-cached decoding of 8 sequences to the full context, fastest of 3
     const decode = values["measure-decode"] ? await measureDecodeSpeed(run.model, { batch: 8, promptLen: 8, repeats: 3, seed }) : null;
+    const moe = mlp === "moe" ? ` --mlp moe --balance ${balance}${dispatch === "sparse" ? " --dispatch sparse" : ""}` : "";
+    const flops = run.model.flopsPerToken(config.seqLen);
     const flags = [
       values.steps ? ` --steps ${config.steps}` : "", attention ? ` --attention ${attention}` : "",
       decode ? " --measure-decode" : "", values.from ? ` --from ${values.from}` : "",
     ].join("");
     const summary: RunSummary = {
-      command: `r1-lab train pretrain --preset ${preset} --seed ${seed} --backend ${kind} --out ${out}${flags}`,
+      command: `r1-lab train pretrain --preset ${preset}${moe} --seed ${seed} --backend ${kind} --out ${out}${flags}`,
       stage: "pretrain", preset, seed, backend: backend.name, adapter,
       wall_s: (Date.now() - started) / 1000,
       params: run.model.parameterCount(),
@@ -105,12 +124,15 @@ export async function train(argv: string[], print: (s: string) => void): Promise
         steps: run.step,
         tokens_seen: run.step * config.batchSize * config.seqLen,
         params: run.model.parameterCount(),
+        active_params: run.model.activeParameterCount(),
+        flops_per_token: flops,
+        ...(mlp === "moe" ? { load_imbalance: round(await lastImbalance(out)) } : {}),
         kv_cache_elements_per_token: cache.elementsPerToken,
         kv_cache_bytes_per_token: cache.bytesPerToken,
         ...(decode ? { decode_tokens_per_s: Math.round(decode.tokensPerS) } : {}),
       },
       attention: attention ?? "preset",
-      flops_per_token: run.model.flopsPerToken(config.seqLen),
+      flops_per_token: flops,
       config,
     };
     await writeSummary(out, summary);
@@ -121,6 +143,18 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     run?.dispose();
     backend.destroy();
   }
+}
+
+/**
+ * max load ÷ mean load (1 = balanced; E/k = every token on the same k experts), per
+ * step averaged over the MoE layers (load_imbalance of metrics.jsonl), then averaged
+ * over the last IMBALANCE_WINDOW steps: read back from metrics.jsonl, so a resumed
+ * run counts the steps taken before it too.
+ */
+async function lastImbalance(out: string): Promise<number> {
+  const values = (await readMetrics(out)).flatMap((r) => (typeof r.load_imbalance === "number" ? [r.load_imbalance] : []));
+  const tail = values.slice(-IMBALANCE_WINDOW);
+  return tail.reduce((a, b) => a + b, 0) / Math.max(1, tail.length);
 }
 
 /** metrics are rounded so re-runs compare equal despite float noise in the last digits */

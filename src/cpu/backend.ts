@@ -31,7 +31,8 @@ import {
   type FloatArray, type HostArray, type MatmulOptions, type RawTensor, type ReduceOp, type RopeOptions,
   type Shape, type UnaryOp,
   BINARY_OPS, DTypeError, FreedTensorError, ShapeError, UNARY_OPS,
-  attentionShape, broadcastShapes, checkDType, checkLive, fmtShape, matmulShape, normAxis, shapeSize,
+  attentionShape, broadcastShapes, checkDType, checkLive, fmtShape, groupedGradWShape, groupedMatmulShape, matmulShape,
+  normAxis, shapeSize,
 } from "../tensor/backend.js";
 import { checkWriteSlice } from "../tensor/strides.js";
 import { type CpuKernels, referenceKernels } from "./kernels.js";
@@ -39,6 +40,7 @@ import {
   checkIndexRange, gatherLastKernel, gatherRowsKernel, scatterAddLastKernel, scatterAddRowsKernel, topkKernel,
 } from "./reference/indexing.js";
 import { copyAxisBlock, permuteKernel, splitAt } from "./reference/layout.js";
+import { checkOffsets, moeSortKernel } from "./reference/moe.js";
 import { clipCoefficientValue } from "./reference/optim.js";
 import { reduceKernel, sumToKernel } from "./reference/reduce.js";
 import { CpuStorage, CpuTensor } from "./tensor.js";
@@ -529,6 +531,61 @@ export class CpuBackend implements Backend {
     topkKernel(F(xd), rows, E, k, F(values), indices.data as Int32Array);
     this.count(x.size);
     return { values, indices };
+  }
+
+  // ---- mixture of experts: sparse dispatch -------------------------------------------
+
+  moeSort(indices: RawTensor, E: number): { offsets: RawTensor; tokens: RawTensor; slot: RawTensor; order: RawTensor } {
+    const op = "moeSort";
+    const id = this.i32(op, indices);
+    if (indices.shape.length !== 2) throw new ShapeError(`${op}: indices must be [N, k], got ${fmtShape(indices.shape)}`);
+    if (!Number.isInteger(E) || E < 1) throw new ShapeError(`${op}: E must be a positive integer, got ${E}`);
+    checkIndexRange(op, I(id), E, `${E} experts`);
+    const offsets = this.alloc(op, [E + 1], "i32", true);
+    const tokens = this.alloc(op, [indices.size], "i32", true);
+    const slot = this.alloc(op, indices.shape, "i32", true);
+    const order = this.alloc(op, [indices.size], "i32", true);
+    moeSortKernel(I(id), indices.shape[1]!, E, I(offsets), I(tokens), I(slot), I(order));
+    this.count(indices.size);
+    return { offsets, tokens, slot, order };
+  }
+
+  groupedMatmul(x: RawTensor, w: RawTensor, offsets: RawTensor, transB: boolean): RawTensor {
+    const op = "groupedMatmul";
+    const xd = this.f32(op, x, "x");
+    const wd = this.f32(op, w, "w");
+    const od = this.i32(op, offsets, "offsets");
+    const { R, E, K, N } = groupedMatmulShape(x.shape, w.shape, offsets.shape, transB);
+    checkOffsets(op, I(od), R);
+    const t = this.allocF(op, [R, N], true);
+    const [xs, ws, ys, off] = [F(xd), F(wd), F(t), I(od)];
+    // each expert's block of rows times its matrix: one plain matmul per expert
+    for (let e = 0; e < E; e++) {
+      const lo = off[e]!, hi = off[e + 1]!;
+      if (hi === lo) continue;
+      this.k.batchedGemm(xs.subarray(lo * K, hi * K), ws.subarray(e * K * N, (e + 1) * K * N), ys.subarray(lo * N, hi * N), 1, hi - lo, N, K, false, transB, false, false);
+    }
+    this.count(2 * R * N * K);
+    return t;
+  }
+
+  groupedMatmulGradW(dy: RawTensor, x: RawTensor, offsets: RawTensor, E: number): RawTensor {
+    const op = "groupedMatmulGradW";
+    const gd = this.f32(op, dy, "dy");
+    const xd = this.f32(op, x, "x");
+    const od = this.i32(op, offsets, "offsets");
+    const { R, A, B } = groupedGradWShape(dy.shape, x.shape, offsets.shape, E);
+    checkOffsets(op, I(od), R);
+    const t = this.allocF(op, [E, A, B]); // zeroed: an expert without rows gets a zero gradient
+    const [gs, xs, ws, off] = [F(gd), F(xd), F(t), I(od)];
+    for (let e = 0; e < E; e++) {
+      const lo = off[e]!, hi = off[e + 1]!;
+      if (hi === lo) continue;
+      // dw[e] [A, B] = dy[lo:hi]ᵀ · x[lo:hi]
+      this.k.batchedGemm(gs.subarray(lo * A, hi * A), xs.subarray(lo * B, hi * B), ws.subarray(e * A * B, (e + 1) * A * B), 1, A, B, hi - lo, true, false, false, false);
+    }
+    this.count(2 * R * A * B);
+    return t;
   }
 
   // ---- layout ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import * as optim from "./ops/optim.js";
 import * as mm from "./ops/matmul.js";
 import * as attn from "./ops/attention.js";
 import * as idx from "./ops/indexing.js";
+import * as moe from "./ops/moe.js";
 
 function g(op: string, t: RawTensor): GpuTensor {
   if (!(t instanceof GpuTensor)) throw new TypeError(`${op}: got a tensor from another backend (shape ${fmtShape(t.shape)})`);
@@ -138,6 +139,19 @@ export class WebGPUBackend implements Backend {
   }
   topk(x: RawTensor, k: number) {
     return idx.topk(this.ctx, g("topk", x), k);
+  }
+
+  // ---- mixture of experts ----
+  moeSort(indices: RawTensor, E: number) {
+    return moe.moeSort(this.ctx, g("moeSort", indices), E);
+  }
+  groupedMatmul(x: RawTensor, w: RawTensor, offsets: RawTensor, transB: boolean): RawTensor {
+    const op = "groupedMatmul";
+    return moe.groupedMatmul(this.ctx, g(op, x), g(op, w), g(op, offsets), transB);
+  }
+  groupedMatmulGradW(dy: RawTensor, x: RawTensor, offsets: RawTensor, E: number): RawTensor {
+    const op = "groupedMatmulGradW";
+    return moe.groupedMatmulGradW(this.ctx, g(op, dy), g(op, x), g(op, offsets), E);
   }
 
   // ---- layout ----

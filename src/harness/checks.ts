@@ -137,6 +137,19 @@ export const PARITY_CASES: readonly ParityCase[] = [
   },
   { op: "gather rows", shapes: "[37,12][idx 5×3]", run: (b, m) => [b.gatherRows(m.f32([37, 12]), m.i32([5, 3], 37))] },
   { op: "scatter-add rows", shapes: "[5,3,12]→[37,12]", run: (b, m) => [b.scatterAddRows(m.f32([5, 3, 12]), m.i32([5, 3], 37), 37)] },
+  {
+    op: "MoE sort (histogram, prefix sum)", shapes: "[13,3] of 6 experts",
+    run: (b, m) => { const r = b.moeSort(m.i32([13, 3], 6), 6); return [r.offsets, r.tokens, r.slot, r.order]; },
+  },
+  {
+    // expert 1 and 4 get no row; blocks end inside tiles
+    op: "grouped matmul + backward", shapes: "[37,19]·[5,21,19]ᵀ",
+    run: (b, m) => {
+      const x = m.f32([37, 19]); const w = m.f32([5, 21, 19]); const dy = m.f32([37, 21]);
+      const off = m.keep(b.upload([0, 9, 9, 20, 37, 37], [6], "i32"));
+      return [b.groupedMatmul(x, w, off, true), b.groupedMatmul(dy, w, off, false), b.groupedMatmulGradW(dy, x, off, 5)];
+    },
+  },
   { op: "permute", shapes: "[3,5,7]→(2,0,1)", run: (b, m) => [b.permute(m.f32([3, 5, 7]), [2, 0, 1])] },
   {
     op: "AdamW (in place)", shapes: "[41,7]",

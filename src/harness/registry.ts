@@ -11,6 +11,7 @@ import { pretrainJob } from "./jobs/pretrain.js";
 import { sftJob } from "./jobs/sft.js";
 import { grpoJob } from "./jobs/grpo.js";
 import { testTimeJob } from "./jobs/test-time.js";
+import { moeJob } from "./jobs/moe.js";
 
 export const JOBS: Readonly<Record<string, JobDef>> = {
   [spiralsJob.name]: spiralsJob,
@@ -19,6 +20,7 @@ export const JOBS: Readonly<Record<string, JobDef>> = {
   [grpoJob.name]: grpoJob,
   [testTimeJob.name]: testTimeJob,
   [mlaJob.name]: mlaJob,
+  [moeJob.name]: moeJob,
 };
 
 export function getJob(name: string): JobDef {

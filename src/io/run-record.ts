@@ -21,7 +21,15 @@ export const RUN_FILES = {
   reference: "reference.safetensors",
 } as const;
 
-export type MetricValue = number | string | boolean | null;
+/** a per-step vector or table of numbers, e.g. an MoE model's tokens per expert, per layer */
+export type MetricArray = readonly number[] | readonly (readonly number[])[];
+export type MetricValue = number | string | boolean | null | MetricArray;
+
+/** an array of finite numbers, or of such arrays (one level deep) */
+function isMetricArray(v: unknown): v is MetricArray {
+  const finite = (x: unknown) => typeof x === "number" && Number.isFinite(x);
+  return Array.isArray(v) && v.every((x) => finite(x) || (Array.isArray(x) && x.every(finite)));
+}
 
 /** One line of metrics.jsonl. */
 export interface MetricsRecord {
@@ -71,8 +79,10 @@ export function formatMetricsLine(record: MetricsRecord): string {
   const out: Record<string, MetricValue> = {};
   for (const [key, value] of Object.entries(record)) {
     const t = typeof value;
-    if (value !== null && t !== "number" && t !== "string" && t !== "boolean") {
-      throw new Error(`metrics: field "${key}" at step ${record.step} must be a number, string, boolean or null, got ${t}`);
+    if (value !== null && t !== "number" && t !== "string" && t !== "boolean" && !isMetricArray(value)) {
+      throw new Error(
+        `metrics: field "${key}" at step ${record.step} must be a number, string, boolean, null or an array of finite numbers (or of such arrays), got ${Array.isArray(value) ? "another array" : t}`,
+      );
     }
     out[key] = jsonSafe(value);
   }

@@ -13,7 +13,9 @@ import {
   MultiHeadLatentAttention, mlaCacheFloatsPerToken, mlaFlopsPerToken, validateMLAConfig, type MLACache, type MLAConfig,
 } from "./mla.js";
 import { Module } from "./module.js";
-import { MoE, expertLoad, moeFlopsPerToken, validateMoEConfig, type ExpertLoad, type MoEConfig, type RouterScoring } from "./moe.js";
+import {
+  MoE, expertLoad, moeDispatchFlopsPerToken, validateMoEConfig, type Dispatch, type ExpertLoad, type MoEConfig, type RouterScoring,
+} from "./moe.js";
 
 /** Multi-head Latent Attention instead of MHA/GQA/MQA (see src/nn/mla.ts) */
 export interface MLAOptions {
@@ -47,6 +49,15 @@ export interface MoEOptions {
   balanceAlpha?: number;
   /** the first denseLayers blocks keep a dense SwiGLU of width dFF (V3: 3); default 0 */
   denseLayers?: number;
+  /**
+   * auxiliary-loss-free balancing: the "bias update speed" γ of DeepSeek-V3 (there
+   * 0.001). After every training step each router's bias moves by γ·sign(mean load −
+   * load) (Router.updateBias); every training loop does it (routerBalanceStep in
+   * src/train/step.ts). Default 0 = no bias, the choice is the plain top-k.
+   */
+  biasUpdateSpeed?: number;
+  /** "dense" (default: every routed expert on every token) or "sparse" dispatch (each expert on its own tokens) */
+  dispatch?: Dispatch;
 }
 
 export interface GPTConfig {
@@ -84,7 +95,7 @@ export function mlaConfigOf(c: GPTConfig, a: MLAOptions): MLAConfig {
 export function moeConfigOf(c: GPTConfig, m: MoEOptions): MoEConfig {
   return {
     dModel: c.dModel, nShared: m.nShared, nRouted: m.nRouted, topK: m.topK, expertDim: m.expertDim,
-    scoring: m.scoring, routeScale: m.routeScale ?? 1, balanceAlpha: m.balanceAlpha ?? 0,
+    scoring: m.scoring, routeScale: m.routeScale ?? 1, balanceAlpha: m.balanceAlpha ?? 0, dispatch: m.dispatch ?? "dense",
   };
 }
 
@@ -141,6 +152,10 @@ function validateMoEOptions(c: GPTConfig, m: unknown): asserts m is MoEOptions {
       `GPT config: mlp.denseLayers must be an integer in 0..nLayers − 1 = 0..${c.nLayers - 1} (at least one block must be MoE), got ${String(dense)}`,
     );
   }
+  const gamma = o.biasUpdateSpeed ?? 0;
+  if (typeof gamma !== "number" || !Number.isFinite(gamma) || gamma < 0) {
+    throw new Error(`GPT config: mlp.biasUpdateSpeed (γ of aux-loss-free balancing) must be a number ≥ 0 (0 = off), got ${String(gamma)}`);
+  }
   validateMoEConfig(moeConfigOf(c, o));
 }
 
@@ -162,12 +177,13 @@ export class Block extends Module {
       ? new MoE(engine, moeConfigOf(c, c.mlp), rng, residualStd)
       : new SwiGLU(engine, c.dModel, c.dFF, rng, residualStd));
   }
-  forward(x: Tensor, cache?: LayerCache, pos0 = 0, keyStart?: Tensor): Tensor {
+  /** tokenMask (f32 [B, T]): the positions an MoE layer's balance loss and load statistics count */
+  forward(x: Tensor, cache?: LayerCache, pos0 = 0, keyStart?: Tensor, tokenMask: Tensor | null = null): Tensor {
     const e = this.engine;
     const [B, T, C] = x.shape as [number, number, number];
     const h = e.add(x, this.attend(this.attnNorm.forward(x), cache, pos0, keyStart));
     // MoE takes [B, T, C]: its balance loss is taken per sequence
-    if (this.mlp instanceof MoE) return e.add(h, this.mlp.forward(this.mlpNorm.forward(h)));
+    if (this.mlp instanceof MoE) return e.add(h, this.mlp.forward(this.mlpNorm.forward(h), tokenMask));
     const m = this.mlp.forward(e.reshape(this.mlpNorm.forward(h), [B * T, C]));
     return e.add(h, e.reshape(m, [B, T, C]));
   }
@@ -213,13 +229,15 @@ export class GPT extends Module {
    * ids i32 [B, T] → logits [B·T, vocab]. With caches, the T new positions start at
    * pos0 (KV-cached decoding). keyStart (i32 [B]) marks left padding: row b's real
    * tokens start at keyStart[b] and never attend to the padding before it.
+   * tokenMask (f32 [B, T], 1 = count): the positions the MoE layers' balance loss and
+   * load statistics count (loss() passes its loss mask); none = all.
    */
-  forward(ids: Tensor, caches?: LayerCache[], pos0 = 0, keyStart?: Tensor): Tensor {
+  forward(ids: Tensor, caches?: LayerCache[], pos0 = 0, keyStart?: Tensor, tokenMask: Tensor | null = null): Tensor {
     const e = this.engine;
     const [B, T] = ids.shape as [number, number];
     if (pos0 + T > this.config.maxSeqLen) throw new Error(`GPT: positions up to ${pos0 + T} exceed maxSeqLen ${this.config.maxSeqLen}`);
     let x = this.embed.forward(ids); // [B, T, C]
-    this.blocks.forEach((b, i) => (x = b.forward(x, caches?.[i], pos0, keyStart)));
+    this.blocks.forEach((b, i) => (x = b.forward(x, caches?.[i], pos0, keyStart, tokenMask)));
     const h = e.reshape(this.norm.forward(x), [B * T, this.config.dModel]);
     return this.head ? this.head.forward(h) : e.matmul(h, this.embed.weight, { transB: true });
   }
@@ -285,6 +303,23 @@ export class GPT extends Module {
     }
   }
 
+  /**
+   * Which experts each token of ids [1, T] goes to: per MoE layer, the k chosen
+   * experts of every position (best first). One forward pass without gradients.
+   */
+  async routeTokens(ids: Tensor): Promise<number[][][]> {
+    const e = this.engine;
+    if (ids.shape[0] !== 1) throw new Error(`GPT.routeTokens: one sequence at a time, got ids of shape [${ids.shape.join(", ")}]`);
+    e.scope(() => e.noGrad(() => this.forward(ids)));
+    const out: number[][][] = [];
+    for (const m of this.moeLayers()) {
+      const flat = Array.from(await m.lastIndices!.data());
+      const k = m.cfg.topK;
+      out.push(Array.from({ length: flat.length / k }, (_, t) => flat.slice(t * k, (t + 1) * k)));
+    }
+    return out;
+  }
+
   /** aux-loss-free balancing after a step: each MoE layer's bias from its load (Router.updateBias) */
   updateRouterBias(loads: readonly ExpertLoad[], gamma: number): void {
     const layers = this.moeLayers();
@@ -303,7 +338,8 @@ export class GPT extends Module {
   loss(ids: Tensor, targets: Tensor, mask: Tensor | null = null, count?: number): Tensor {
     const e = this.engine;
     const [B, T] = ids.shape as [number, number];
-    const logits = this.forward(ids);
+    // the MoE layers balance and count the positions the loss counts (not padding or prompt)
+    const logits = this.forward(ids, undefined, 0, undefined, mask);
     return e.meanCrossEntropy(
       logits,
       e.reshape(targets, [B * T]),
@@ -339,11 +375,20 @@ export class GPT extends Module {
    * this kit's dense dispatch actually runs all E routed experts (see src/nn/moe.ts).
    */
   flopsPerToken(T: number): number {
+    return this.dispatchFlopsPerToken(T, "sparse");
+  }
+
+  /**
+   * Forward FLOPs per token as this kit runs the model with the given MoE dispatch:
+   * "sparse" = flopsPerToken; "dense" counts all E routed experts of every MoE layer.
+   * (The same for a dense model.)
+   */
+  dispatchFlopsPerToken(T: number, dispatch: Dispatch): number {
     const c = this.config;
     const attention = c.attention ? mlaFlopsPerToken(mlaConfigOf(c, c.attention), T) : attentionFlopsPerToken(c, T);
     let total = 2 * c.dModel * c.vocabSize;
     for (let i = 0; i < c.nLayers; i++) {
-      const mlp = c.mlp && isMoEBlock(c, i) ? moeFlopsPerToken(moeConfigOf(c, c.mlp)) : 2 * 3 * c.dModel * c.dFF;
+      const mlp = c.mlp && isMoEBlock(c, i) ? moeDispatchFlopsPerToken(moeConfigOf(c, c.mlp), dispatch) : 2 * 3 * c.dModel * c.dFF;
       total += attention + mlp;
     }
     return total;

@@ -32,37 +32,57 @@
 // every token on one expert and the others dead weight. Two remedies, both here:
 //  - a balance loss (V2's expert-level loss; V3's "complementary sequence-wise" loss,
 //    the same formula over each sequence): L_Bal = α Σ_i f_i P_i, where f_i is expert
-//    i's share of the choices (scaled so that 1 = a fair share) and P_i its mean
-//    normalised score. It is smallest when both are uniform. f counts choices, which
-//    has no gradient; the loss pushes the scores P of over-chosen experts down.
+//    i's share of the router's top-k picks (scaled so that 1 = a fair share; the
+//    picks by the scores alone, without the bias below, as in V3's equation) and P_i
+//    its mean normalised score. It is smallest when both are uniform. f counts picks,
+//    which has no gradient; the loss pushes the scores P of over-picked experts down.
 //    Its cost: a second objective that can fight the language-model loss.
 //  - auxiliary-loss-free balancing (V3): a bias b_i is added to the scores ONLY to
 //    decide which experts are chosen; the gates still use the unbiased scores. It is
 //    not trained by gradients: after each step, b_i += γ·sign(mean load − load_i), so
 //    an overloaded expert becomes a little harder to pick and an idle one easier.
 //    V3 relies on this, with only a tiny balance loss (α = 0.0001) as a complement.
+// Both count only the positions the loss counts: MoE.forward takes the batch's loss
+// mask, so padding and prompt tokens neither enter the balance loss nor the load
+// that the bias follows (they are still routed: their outputs are computed).
 // To see collapse coming, each forward records per expert how many tokens chose it
 // (the load) and the router's entropy; expertLoad() turns them into the numbers the
 // lesson plots: each expert's share, max/mean load (1 = balanced, E/k = collapsed)
 // and the entropy of the router's scores (log E = undecided, 0 = certain).
 //
-// How this file computes the routed experts: DENSE DISPATCH. A real MoE sends each
-// token only to its k experts (sparse dispatch: sort tokens by expert, run each expert
-// on its own tokens, scatter back). Here EVERY routed expert runs on EVERY token, as
-// one batched matmul over the stacked expert weights [E, …], and the outputs are
-// combined with gate weights [N, E] that are zero where an expert was not chosen.
+// What is left out, because the course trains on one device. DeepSeek spreads the
+// experts of a layer over many GPUs and nodes, and three parts of the
+// recipe exist only to tame that communication; none of them changes what a single
+// device computes, so none is here:
+//  - device-limited (V2: each token's experts on at most M = 3 devices) and
+//    node-limited routing (V3: at most M = 4 nodes, ranked by the sum of each node's
+//    best K/M scores), which DeepSeek's code does as "groups" of experts;
+//  - V2's device-level and communication balance losses (α₂, α₃), which balance the
+//    devices and the traffic between them rather than the experts;
+//  - token dropping (V2 in training, capacity factor 1): an expert over its capacity
+//    drops the lowest-scoring tokens. V3 drops none, and neither does this file:
+//    every token always gets its k experts.
+//
+// How the routed experts are computed: two ways, chosen by cfg.dispatch.
+// DENSE DISPATCH (the default, and the reference the other is tested against): EVERY
+// routed expert runs on EVERY token, as one batched matmul over the stacked expert
+// weights [E, …], and the outputs are combined with gate weights [N, E] that are zero
+// where an expert was not chosen.
 //  - It gives identical outputs and gradients: an unchosen expert's output is
 //    multiplied by 0, so it adds nothing forward, and its weights get a zero
 //    gradient from that token, exactly as if it had never run.
-//  - It costs E/k times the FLOPs of the routed experts in a sparse implementation
-//    (the router and the shared experts cost the same either way).
-//  - Why it is used: sparse dispatch needs the routing on the host to size each
-//    expert's batch, i.e. a readback from the GPU in the middle of every training
-//    step. Dense dispatch keeps every shape static, so a step is encoded and
-//    submitted in one go, as in the rest of the kit. With this course's handful of
-//    small experts the extra FLOPs are cheap; at V3's scale (E/k = 256/8 = 32) they
-//    would not be. The router, and so everything about balance and collapse, is the
-//    same either way.
+//  - It costs E/k times the FLOPs of the routed experts (the router and the shared
+//    experts cost the same either way).
+// SPARSE DISPATCH (dispatch: "sparse"): each expert runs on its own tokens only,
+// which is the point of an MoE. The N·k (token, expert) pairs are sorted by expert
+// (a histogram of the choices and its prefix sum give each expert's block of rows),
+// the tokens are gathered in that order, one grouped matmul runs every expert on its
+// block, and the rows go back to their tokens times their gates. The number of rows
+// is always N·k, so every buffer has a size known before the step: no readback of
+// the routing in the middle of a step (which would stall the GPU), and no token is
+// ever dropped. See sparseRoutedExperts and data/results/moe-dispatch.json for what
+// it saves. The router, and so everything about balance and collapse, is the same
+// either way.
 import type { Engine, Tensor } from "../tensor/engine.js";
 import type { Rng } from "../tensor/random.js";
 import { SwiGLU } from "./layers.js";
@@ -82,6 +102,9 @@ export interface RouterConfig {
   routeScale: number;
 }
 
+/** how the routed experts are run: every expert on every token ("dense"), or each on its own tokens ("sparse") */
+export type Dispatch = "dense" | "sparse";
+
 export interface MoEConfig extends RouterConfig {
   /** always-on experts, fused into one SwiGLU of width nShared·expertDim (0 = none) */
   nShared: number;
@@ -89,6 +112,8 @@ export interface MoEConfig extends RouterConfig {
   expertDim: number;
   /** weight α of the sequence-wise balance loss; 0 = no balance loss */
   balanceAlpha: number;
+  /** dense (the default, the reference) or sparse dispatch; the same outputs and gradients */
+  dispatch?: Dispatch;
 }
 
 const isPositiveInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 1;
@@ -110,6 +135,9 @@ export function validateMoEConfig(c: MoEConfig): void {
   }
   if (typeof c.routeScale !== "number" || !Number.isFinite(c.routeScale) || c.routeScale <= 0) {
     throw new Error(`MoE config: routeScale must be a positive number, got ${String(c.routeScale)}`);
+  }
+  if (c.dispatch !== undefined && c.dispatch !== "dense" && c.dispatch !== "sparse") {
+    throw new Error(`MoE config: dispatch must be "dense" or "sparse", got ${JSON.stringify(c.dispatch)}`);
   }
   if (typeof c.balanceAlpha !== "number" || !Number.isFinite(c.balanceAlpha) || c.balanceAlpha < 0) {
     throw new Error(`MoE config: balanceAlpha must be a number ≥ 0 (0 = no balance loss), got ${String(c.balanceAlpha)}`);
@@ -163,23 +191,40 @@ export class Router extends Module {
   /** x [N, dModel] → the routing of each token */
   forward(x: Tensor): Routing {
     const e = this.engine;
-    const { nRouted: E, topK: k, scoring, routeScale } = this.cfg;
+    const { topK: k, scoring, routeScale } = this.cfg;
     const N = x.shape[0]!;
     const logits = e.matmul(x, this.weight, { transB: true }); // [N, E]
     const scores = scoring === "softmax" ? e.softmax(logits) : e.sigmoid(logits);
     const probs = scoring === "softmax" ? scores : e.div(scores, e.sum(scores, -1));
     // The choice: top-k of score + bias. The bias steers the choice only, so no gradient.
     const indices = e.noGrad(() => e.topk(e.add(scores, this.biasTensor), k).indices);
-    // A 0/1 mask of the choices [N, E]: ones scattered at the chosen indices.
-    const ones = e.backend.fill([N, k], 1, "f32");
-    const mask = e.wrap(e.backend.scatterAddLast(ones, indices.raw, E));
-    e.backend.free(ones);
+    const mask = this.oneHot(indices, N);
     // mask ⊙ s is s gathered at the chosen experts and put back in place: the gates
     // stay a differentiable function of the (unbiased) scores, zero elsewhere.
     const chosen = e.mul(mask, scores);
     let weights = scoring === "softmax" ? chosen : e.div(chosen, e.sum(chosen, -1));
     if (routeScale !== 1) weights = e.scale(weights, routeScale);
     return { logits, scores, probs, indices, mask, weights, gates: e.gatherLast(weights, indices) };
+  }
+
+  /** a 0/1 mask of chosen experts [N, E]: ones scattered at the indices i32 [N, k]; no gradient */
+  private oneHot(indices: Tensor, N: number): Tensor {
+    const e = this.engine;
+    const ones = e.backend.fill([N, this.cfg.topK], 1, "f32");
+    const mask = e.wrap(e.backend.scatterAddLast(ones, indices.raw, this.cfg.nRouted));
+    e.backend.free(ones);
+    return mask;
+  }
+
+  /** the 0/1 mask [N, E] of each token's top-k by its scores alone, as if there were no bias */
+  choiceMask(scores: Tensor): Tensor {
+    const e = this.engine;
+    return e.noGrad(() => this.oneHot(e.topk(scores, this.cfg.topK).indices, scores.shape[0]!));
+  }
+
+  /** whether any expert's bias is non-zero (then the biased choice can differ from the unbiased one) */
+  hasBias(): boolean {
+    return this.bias.some((b) => b !== 0);
   }
 
   /** replace the bias (E values) and upload it */
@@ -262,6 +307,8 @@ export class MoE extends Module {
    * training loop can read it after its step; expertLoad() makes it readable.
    */
   lastStats: Tensor | null = null;
+  /** the last forward's choices, i32 [N, k] (best first), kept like lastStats: which experts each token went to */
+  lastIndices: Tensor | null = null;
 
   constructor(engine: Engine, readonly cfg: MoEConfig, rng: Rng, residualStd?: number) {
     super(engine);
@@ -278,8 +325,14 @@ export class MoE extends Module {
   /**
    * x [B, T, dModel] (B sequences of T tokens) or [N, dModel] (one sequence) → the
    * same shape. The balance loss is taken per sequence, then averaged over them.
+   *
+   * tokenMask (f32 [B, T] or [N], 1 = count, 0 = skip; the loss mask of the batch):
+   * which positions the balance loss and the load statistics count. Padding and
+   * prompt positions are still routed (their outputs are computed and passed on),
+   * but a padded batch must not teach the router to balance the padding. Without a
+   * mask every position counts.
    */
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor, tokenMask: Tensor | null = null): Tensor {
     const e = this.engine;
     const shape = x.shape;
     const C = this.cfg.dModel;
@@ -288,13 +341,19 @@ export class MoE extends Module {
     }
     const N = x.size / C;
     const [B, T] = shape.length === 3 ? [shape[0]!, shape[1]!] : [1, N];
+    if (tokenMask && tokenMask.size !== N) {
+      throw new Error(`MoE: tokenMask has ${tokenMask.size} values for ${N} tokens (expected shape [${B}, ${T}])`);
+    }
     const flat = e.reshape(x, [N, C]);
     const r = this.router.forward(flat);
-    let out = this.routedExperts(flat, r.weights);
+    let out = this.cfg.dispatch === "sparse" ? this.sparseRoutedExperts(flat, r) : this.routedExperts(flat, r.weights);
     if (this.shared) out = e.add(out, this.shared.forward(flat));
-    this.lastBalanceLoss = this.cfg.balanceAlpha > 0 ? this.balanceLoss(r, B, T) : null;
+    const m = tokenMask ? e.reshape(tokenMask, [N, 1]) : null;
+    this.lastBalanceLoss = this.cfg.balanceAlpha > 0 ? this.balanceLoss(r, B, T, m) : null;
     this.lastStats?.dispose();
-    this.lastStats = e.keep(this.statistics(r));
+    this.lastStats = e.keep(this.statistics(r, m));
+    this.lastIndices?.dispose();
+    this.lastIndices = e.keep(r.indices);
     return e.reshape(out, shape);
   }
 
@@ -315,27 +374,71 @@ export class MoE extends Module {
   }
 
   /**
-   * L_Bal = α · mean over sequences of Σ_i f_i P_i, with, over one sequence of T tokens,
-   * f_i = E/(k·T) · (tokens that chose i) and P_i = mean_t p_{i,t}. The E/(k·T) makes
-   * f_i = 1 for a fair share, so a balanced router gives Σ f_i P_i = 1.
+   * Σ_i g_i FFN_i(x) by SPARSE DISPATCH: each expert runs on its own tokens only.
+   * The N·k (token, expert) pairs are sorted by expert (moeSort: a histogram of the
+   * choices and its prefix sum give each expert's block of rows), the tokens are
+   * gathered into that order, each Linear of the experts is one grouped matmul over
+   * the blocks, and each row goes back to its token (a permutation, undone in the
+   * backward pass by its inverse) times its gate, the k rows of a token summed. Every buffer has a size known in advance (N·k rows), so nothing is
+   * read back in the middle of the step; no token is dropped. x [N, C] → [N, C].
    */
-  balanceLoss(r: Routing, B: number, T: number): Tensor {
+  sparseRoutedExperts(x: Tensor, r: Routing): Tensor {
     const e = this.engine;
-    const { nRouted: E, topK: k, balanceAlpha } = this.cfg;
-    const f = e.scale(e.sum(e.reshape(r.mask, [B, T, E]), 1), E / (k * T)); // [B, 1, E], no gradient
-    const P = e.mean(e.reshape(r.probs, [B, T, E]), 1); // [B, 1, E]
-    return e.scale(e.sumAll(e.mul(f, P)), balanceAlpha / B);
+    const [N, C] = x.shape as [number, number];
+    const { nRouted: E, topK: k } = this.cfg;
+    const { offsets, tokens, slot, order } = e.moeSort(r.indices, E);
+    const xs = e.moeGather(x, tokens, slot); // [N·k, C], expert by expert
+    const hidden = e.mul(e.silu(e.groupedMatmul(xs, this.wGate, offsets)), e.groupedMatmul(xs, this.wUp, offsets)); // [N·k, H]
+    const ys = e.groupedMatmul(hidden, this.wDown, offsets); // [N·k, C]
+    const back = e.reshape(e.permuteRows(ys, e.reshape(slot, [N * k]), order), [N, k, C]); // token order again
+    return e.reshape(e.sum(e.mul(back, e.reshape(r.gates, [N, k, 1])), 1), [N, C]);
   }
 
-  /** tokens per expert and mean router entropy, [E + 1], computed on the device */
-  private statistics(r: Routing): Tensor {
+  /**
+   * L_Bal = α · mean over sequences of Σ_i f_i P_i (DeepSeek-V3 eqs. 17–20; V2's
+   * expert-level loss is the same with softmax scores), over one sequence of T tokens:
+   *   f_i = E/(k·T) · (tokens whose top-k of the UNBIASED scores holds i),
+   *   P_i = (1/T) Σ_t p_{i,t},  p the scores normalised to sum 1 per token.
+   * The E/(k·T) makes f_i = 1 for a fair share, so a balanced router gives Σ f_i P_i = 1.
+   * f counts the unbiased top-k, as V3's equation does, not the choice the bias made:
+   * the loss judges the router's own preferences, which the bias is there to
+   * counteract; counting the biased choice would let the bias hide an imbalance the
+   * router still has. (Without a bias the two are the same.)
+   * With a token mask m, T is the sequence's counted tokens Σ_t m_t and only those
+   * enter f and P; a sequence with none counts for nothing, and the mean is over the
+   * sequences that have some.
+   */
+  balanceLoss(r: Routing, B: number, T: number, m: Tensor | null = null): Tensor {
+    const e = this.engine;
+    const { nRouted: E, topK: k, balanceAlpha } = this.cfg;
+    const unbiased = this.router.hasBias() ? e.noGrad(() => this.router.choiceMask(r.scores)) : r.mask; // [N, E], no gradient
+    if (!m) {
+      const f = e.scale(e.sum(e.reshape(unbiased, [B, T, E]), 1), E / (k * T)); // [B, 1, E]
+      const P = e.mean(e.reshape(r.probs, [B, T, E]), 1); // [B, 1, E]
+      return e.scale(e.sumAll(e.mul(f, P)), balanceAlpha / B);
+    }
+    const mb = e.reshape(m, [B, T, 1]);
+    const { perSeq, seqs } = e.noGrad(() => {
+      const counted = e.sum(mb, 1); // [B, 1, 1]: T_b
+      return { perSeq: e.clamp(counted, 1, 1e30), seqs: e.sumAll(e.clamp(counted, 0, 1)) };
+    });
+    const f = e.div(e.scale(e.sum(e.mul(e.reshape(unbiased, [B, T, E]), mb), 1), E / k), perSeq); // [B, 1, E]
+    const P = e.div(e.sum(e.mul(e.reshape(r.probs, [B, T, E]), mb), 1), perSeq); // [B, 1, E]
+    const total = e.sumAll(e.mul(f, P)); // [1]
+    return e.scale(e.div(total, e.noGrad(() => e.clamp(seqs, 1, 1e30))), balanceAlpha);
+  }
+
+  /** tokens per expert and mean router entropy over the counted tokens, [E + 1], computed on the device */
+  private statistics(r: Routing, m: Tensor | null): Tensor {
     const e = this.engine;
     const [N, E] = r.mask.shape as [number, number];
     return e.noGrad(() => {
-      const load = e.reshape(e.sum(r.mask, 0), [E]);
+      const load = e.reshape(e.sum(m ? e.mul(r.mask, m) : r.mask, 0), [E]);
       // p log p → 0 as p → 0: the clamp keeps log finite where a score underflowed to 0
-      const plogp = e.mul(r.probs, e.log(e.clamp(r.probs, 1e-30, 1)));
-      const entropy = e.scale(e.sumAll(plogp), -1 / N);
+      const plogp = e.sum(e.mul(r.probs, e.log(e.clamp(r.probs, 1e-30, 1))), 1); // [N, 1]
+      const entropy = m
+        ? e.div(e.neg(e.sumAll(e.mul(plogp, m))), e.clamp(e.sumAll(m), 1, 1e30))
+        : e.scale(e.sumAll(plogp), -1 / N);
       return e.concat([load, entropy], 0);
     });
   }
@@ -362,6 +465,8 @@ export class MoE extends Module {
     super.dispose();
     this.lastStats?.dispose();
     this.lastStats = null;
+    this.lastIndices?.dispose();
+    this.lastIndices = null;
   }
 }
 
@@ -373,4 +478,10 @@ export class MoE extends Module {
 export function moeFlopsPerToken(c: MoEConfig): number {
   const { dModel: C, nRouted: E, topK: k, expertDim: H, nShared } = c;
   return 2 * C * E + 2 * 3 * C * H * (nShared + k);
+}
+
+/** Forward FLOPs per token of one MoE layer as it is run: sparse dispatch = moeFlopsPerToken; dense runs all E routed experts */
+export function moeDispatchFlopsPerToken(c: MoEConfig, dispatch: Dispatch): number {
+  const { dModel: C, nRouted: E, topK: k, expertDim: H } = c;
+  return moeFlopsPerToken(c) + (dispatch === "dense" ? 2 * 3 * C * H * (E - k) : 0);
 }

@@ -180,6 +180,28 @@ export interface Backend {
   /** the k largest along the last axis, descending; ties go to the lower index */
   topk(x: RawTensor, k: number): { values: RawTensor; indices: RawTensor };
 
+  // ---- mixture of experts: sparse dispatch (src/nn/moe.ts) ----------------------
+  /**
+   * Sorts the R = N·k routed rows of a top-k choice by expert, with fixed-size outputs
+   * (no readback needed to size anything). indices i32 [N, k], each in 0..E−1 →
+   *   offsets i32 [E + 1]: expert e's rows sit at sorted positions offsets[e] ..
+   *     offsets[e + 1] − 1 (the prefix sum of a per-expert histogram; offsets[E] = R);
+   *   tokens i32 [R]: the token n of the row at each sorted position;
+   *   slot i32 [N, k]: the sorted position of token n's j-th choice;
+   *   order i32 [R]: the row n·k + j at each sorted position (slot's inverse).
+   * Stable: within an expert, rows keep their order n·k + j. No row is dropped.
+   */
+  moeSort(indices: RawTensor, E: number): { offsets: RawTensor; tokens: RawTensor; slot: RawTensor; order: RawTensor };
+  /**
+   * Grouped matrix product over expert-contiguous rows: row p of x [R, ·] belongs to
+   * the expert e with offsets[e] ≤ p < offsets[e + 1] and is multiplied by that
+   * expert's matrix of w [E, A, B]: y[p] = x[p] · w[e]ᵀ (transB; x [R, B] → [R, A])
+   * or y[p] = x[p] · w[e] (x [R, A] → [R, B]).
+   */
+  groupedMatmul(x: RawTensor, w: RawTensor, offsets: RawTensor, transB: boolean): RawTensor;
+  /** its weight gradient: dw[e] = Σ over expert e's rows p of dy[p]ᵀ x[p]; dy [R, A], x [R, B] → [E, A, B] (0 for an expert with no rows) */
+  groupedMatmulGradW(dy: RawTensor, x: RawTensor, offsets: RawTensor, E: number): RawTensor;
+
   // ---- layout ---------------------------------------------------------------
   /** a contiguous copy with axes reordered: out.shape[i] = x.shape[perm[i]] */
   permute(x: RawTensor, perm: readonly number[]): RawTensor;
@@ -337,4 +359,26 @@ export function attentionShape(q: Shape, k: Shape, v: Shape, opts: AttentionOpti
     if (ks.shape.length !== 1 || ks.shape[0] !== B) throw fail(`keyStart has shape ${fmtShape(ks.shape)}, expected [${B}]`);
   }
   return { B, Tq, Hq, D, Tk, Hkv, Dv, kvLen, group: Hq / Hkv };
+}
+
+/** Checks shared by both groupedMatmul implementations; returns the sizes. */
+export function groupedMatmulShape(x: Shape, w: Shape, offsets: Shape, transB: boolean) {
+  const fail = (why: string) =>
+    new ShapeError(`groupedMatmul${transB ? " (wᵀ)" : ""}: x ${fmtShape(x)}, w ${fmtShape(w)}, offsets ${fmtShape(offsets)}: ${why}`);
+  if (x.length !== 2 || w.length !== 3 || offsets.length !== 1) throw fail("expected x [R, ·], w [E, A, B] and offsets [E + 1]");
+  const [R, K] = x as [number, number];
+  const [E, A, B] = w as [number, number, number];
+  if (offsets[0] !== E + 1) throw fail(`offsets must have E + 1 = ${E + 1} entries`);
+  const inner = transB ? B : A;
+  if (K !== inner) throw fail(`x has ${K} columns, the experts' matrices take ${inner}`);
+  return { R, E, K, N: transB ? A : B };
+}
+
+/** Checks of groupedMatmulGradW; returns the sizes. */
+export function groupedGradWShape(dy: Shape, x: Shape, offsets: Shape, E: number) {
+  const fail = (why: string) => new ShapeError(`groupedMatmulGradW: dy ${fmtShape(dy)}, x ${fmtShape(x)}, offsets ${fmtShape(offsets)}: ${why}`);
+  if (dy.length !== 2 || x.length !== 2 || offsets.length !== 1) throw fail("expected dy [R, A], x [R, B] and offsets [E + 1]");
+  if (dy[0] !== x[0]) throw fail("dy and x must have the same rows");
+  if (!Number.isInteger(E) || E < 1 || offsets[0] !== E + 1) throw fail(`offsets must have E + 1 = ${E + 1} entries`);
+  return { R: dy[0]!, A: dy[1]!, B: x[1]! };
 }

@@ -594,6 +594,59 @@ export class Engine {
     const ir = idx.raw;
     return this.record("gatherLast", B.gatherLast(x.raw, ir), [x], (g) => [B.scatterAddLast(g, ir, E)]);
   }
+  /**
+   * The routed rows of a top-k choice (indices i32 [N, k]) sorted by expert, for
+   * sparse MoE dispatch: offsets [E + 1], the token of each sorted row [N·k], and
+   * each choice's sorted position slot [N, k] (Backend.moeSort). No gradient.
+   */
+  moeSort(indices: Tensor, E: number): { offsets: Tensor; tokens: Tensor; slot: Tensor; order: Tensor } {
+    const r = this.backend.moeSort(indices.raw, E);
+    return { offsets: this.wrap(r.offsets), tokens: this.wrap(r.tokens), slot: this.wrap(r.slot), order: this.wrap(r.order) };
+  }
+  /**
+   * x [N, C] → [N·k, C]: each token's row copied to the k sorted positions of its
+   * choices (tokens from moeSort). The gradient of token n is the sum of its k rows'
+   * gradients, found by gathering at slot [N, k] and summing over k: no scatter-add
+   * over all N·k indices, as gatherRows's backward would need.
+   */
+  moeGather(x: Tensor, tokens: Tensor, slot: Tensor): Tensor {
+    const B = this.backend;
+    const [tr, sr] = [tokens.raw, slot.raw];
+    const [N, C] = x.shape as [number, number];
+    return this.record("moeGather", B.gatherRows(x.raw, tr), [x], (g) => {
+      const rows = B.gatherRows(g, sr); // [N, k, C]
+      const summed = B.reduce("sum", rows, 1); // [N, 1, C]
+      const out = B.reshape(summed, [N, C]);
+      B.free(rows);
+      B.free(summed);
+      return [out];
+    });
+  }
+  /**
+   * Rows of x [R, C] reordered by a permutation perm i32 [R] (row p of the result is
+   * x[perm[p]]), given its inverse too: the gradient goes back by gathering with the
+   * inverse, a copy, where gatherRows would need a scatter-add over all R indices.
+   */
+  permuteRows(x: Tensor, perm: Tensor, inverse: Tensor): Tensor {
+    const B = this.backend;
+    const [pr, ir] = [perm.raw, inverse.raw];
+    return this.record("permuteRows", B.gatherRows(x.raw, pr), [x], (g) => [B.gatherRows(g, ir)]);
+  }
+  /**
+   * Each row of x [R, C] (sorted by expert, offsets from moeSort) times its expert's
+   * matrix of w [E, O, C], transposed: y[p] = x[p] · w[e(p)]ᵀ → [R, O]. The experts'
+   * Linear layers applied to exactly their own tokens. Gradients: dx[p] = dy[p] · w[e(p)]
+   * and dw[e] = Σ over e's rows dy[p]ᵀ x[p] (zero for an expert without rows).
+   */
+  groupedMatmul(x: Tensor, w: Tensor, offsets: Tensor): Tensor {
+    const B = this.backend;
+    const [xr, wr, or] = [x.raw, w.raw, offsets.raw];
+    const E = w.shape[0]!;
+    return this.record("groupedMatmul", B.groupedMatmul(xr, wr, or, true), [x, w], (g) => [
+      x.requiresGrad ? B.groupedMatmul(g, wr, or, false) : null,
+      w.requiresGrad ? B.groupedMatmulGradW(g, xr, or, E) : null,
+    ]);
+  }
   /** the k largest along the last axis; values carry gradients, indices do not */
   topk(x: Tensor, k: number): { values: Tensor; indices: Tensor } {
     const { values, indices } = this.backend.topk(x.raw, k);

@@ -30,7 +30,7 @@ import { answerStyle, deriveSeed, generateProblems, type Problem, type StyleName
 import { validateRewardWeights, type RewardWeights } from "../tasks/rewards.js";
 import type { Engine, Tensor } from "../tensor/engine.js";
 import { loadModelTensors, loadOptimizerTensors, modelTensors, optimizerTensors } from "./checkpoint.js";
-import { trainStep, type OptimSettings, type StepRecord } from "./step.js";
+import { routerBalanceStep, trainStep, type OptimSettings, type StepRecord } from "./step.js";
 
 export interface GrpoConfig extends OptimSettings {
   // batchSize (from OptimSettings) is P, the prompts per step; a step trains on P·G sequences
@@ -246,6 +246,8 @@ export class GrpoRun {
       numSequences: packed.B,
       refLogp: e.scope(() => e.noGrad(() => this.logProbs(this.reference, ids, targets))),
     };
+    // the completion tokens, [B, T]: what an MoE layer's balance loss and loads count
+    const tokenMask = e.reshape(inputs.mask, [packed.B, packed.T]);
     const opts = { eps: c.eps, epsHigh: c.epsHigh, beta: c.beta, normalisation: c.normalisation, constant: packed.B * c.maxNewTokens };
     const stats: GrpoStats[] = [];
     let last = { loss: 0, gradNorm: 0 };
@@ -253,25 +255,28 @@ export class GrpoRun {
       for (let k = 0; k < c.updatesPerBatch; k++) {
         let statsTensor: Tensor | null = null;
         const pending = trainStep(e, this.optimizer, () => {
-          const out = grpoLoss(e, { ...inputs, logp: this.logProbs(this.policy, ids, targets) }, opts);
+          const out = grpoLoss(e, { ...inputs, logp: this.logProbs(this.policy, ids, targets, tokenMask) }, opts);
           statsTensor = e.keep(out.stats);
-          return out.loss;
+          // an MoE policy also minimises its balance loss (a dense model has none)
+          const { balanceLoss } = this.policy.moeAux();
+          return balanceLoss ? e.add(out.loss, balanceLoss) : out.loss;
         }, lr, this.step);
         last = await pending;
+        await routerBalanceStep(this.policy); // MoE: the aux-loss-free bias update; nothing for a dense model
         stats.push(await readGrpoStats(statsTensor!));
         this.updates++;
       }
     } finally {
-      for (const t of [ids, targets, inputs.oldLogp, inputs.advantages, inputs.mask, inputs.seqIds, inputs.refLogp]) t.dispose();
+      for (const t of [ids, targets, inputs.oldLogp, inputs.advantages, tokenMask, inputs.mask, inputs.seqIds, inputs.refLogp]) t.dispose();
     }
     const avg = (k: keyof GrpoStats) => mean(stats.map((x) => x[k]));
     return { ...last, stats: { kl: avg("kl"), clipFraction: avg("clipFraction"), ratio: avg("ratio"), clipLow: avg("clipLow"), clipHigh: avg("clipHigh") } };
   }
 
   /** log π(target) at every position, at the sampling temperature: f32 [B·T] */
-  private logProbs(model: GPT, ids: Tensor, targets: Tensor): Tensor {
+  private logProbs(model: GPT, ids: Tensor, targets: Tensor, tokenMask: Tensor | null = null): Tensor {
     const e = this.engine;
-    const logits = model.forward(ids);
+    const logits = model.forward(ids, undefined, 0, undefined, tokenMask);
     const t = this.config.temperature;
     return tokenLogProbs(e, t === 1 ? logits : e.scale(logits, 1 / t), targets);
   }

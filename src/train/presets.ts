@@ -38,6 +38,37 @@ export const PRETRAIN_PRESETS: Record<PresetName, PretrainConfig> = {
   },
 };
 
+/** how an MoE model keeps its experts busy: not at all, DeepSeek-V2's auxiliary loss, or V3's bias */
+export const BALANCE_CHOICES = ["none", "aux", "bias"] as const;
+export type Balance = (typeof BALANCE_CHOICES)[number];
+
+/** the balance-loss weight α of `--balance aux` (Switch Transformer's 0.01; DeepSeek-V2's α₁ is 0.003 at 160 experts) */
+export const AUX_ALPHA = 0.01;
+/**
+ * the bias update speed γ of `--balance bias`. DeepSeek-V3 uses 0.001 over hundreds of
+ * thousands of steps; a run here has hundreds, so the bias gets 10× the speed.
+ */
+export const BIAS_GAMMA = 0.01;
+
+/**
+ * A preset's model with DeepSeekMoE feed-forward layers at EQUAL ACTIVE PARAMETERS:
+ * every block's SwiGLU of width dFF becomes 1 shared + 3 of 8 routed experts of width
+ * dFF/4, so a token runs 4 experts of width dFF/4 = one FFN of width dFF (plus the
+ * router, dModel·8 weights per layer), while the layer holds 9 experts' weights.
+ * V3-style sigmoid router; the balancing is `balance`.
+ */
+export function moeVariant(config: PretrainConfig, balance: Balance): PretrainConfig {
+  const dFF = config.model.dFF;
+  if (dFF % 4 !== 0) throw new Error(`moeVariant: dFF ${dFF} must be divisible by 4`);
+  const out = structuredClone(config);
+  out.model.mlp = {
+    kind: "moe", nShared: 1, nRouted: 8, topK: 3, expertDim: dFF / 4, scoring: "sigmoid", routeScale: 1,
+    balanceAlpha: balance === "aux" ? AUX_ALPHA : 0,
+    biasUpdateSpeed: balance === "bias" ? BIAS_GAMMA : 0, dispatch: "dense",
+  };
+  return out;
+}
+
 export function pretrainPreset(name: string): PretrainConfig {
   if (!(PRESET_NAMES as readonly string[]).includes(name)) throw new Error(`unknown preset "${name}" (choose ${PRESET_NAMES.join(" or ")})`);
   return structuredClone(PRETRAIN_PRESETS[name as PresetName]);

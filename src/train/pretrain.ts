@@ -6,6 +6,7 @@
 // line of metrics.jsonl.
 
 import { GPT } from "../nn/gpt.js";
+import type { ExpertLoad } from "../nn/moe.js";
 import { AdamW } from "../optim/adamw.js";
 import { learningRate } from "../optim/schedule.js";
 import type { Engine } from "../tensor/engine.js";
@@ -14,7 +15,7 @@ import { loadModelTensors, loadOptimizerTensors, modelTensors, optimizerTensors 
 import { directAccuracy, heldoutDirectProblems } from "./eval.js";
 import type { PretrainConfig } from "./presets.js";
 import { loadTextbook, randomBatch, unigramLoss, validationBatches, type TextData, type ValidationBatch } from "./text-data.js";
-import { trainStep, type StepRecord } from "./step.js";
+import { meanImbalance, routerBalanceStep, trainStep, type StepRecord } from "./step.js";
 
 export type PretrainRecord = StepRecord;
 
@@ -31,6 +32,8 @@ export class PretrainRun {
   readonly data: TextData;
   /** steps taken so far (the next step's index) */
   step = 0;
+  /** an MoE model's expert loads in the last step, one per MoE layer ([] for a dense model) */
+  expertLoads: ExpertLoad[] = [];
   readonly unigramValLoss: number;
   private valSet: ValidationBatch[];
 
@@ -76,12 +79,15 @@ export class PretrainRun {
     ids.dispose();
     targets.dispose();
     const scalars = await pending;
+    // MoE: this step's expert loads, and the aux-loss-free bias update (before any other forward)
+    this.expertLoads = await routerBalanceStep(this.model);
     this.step++;
     const now = performance.now();
     const record: PretrainRecord = {
       step: s, loss: scalars.loss, grad_norm: scalars.gradNorm, lr,
       tokens_per_s: (B * T) / ((now - start) / 1000),
     };
+    if (this.expertLoads.length > 0) record.load_imbalance = meanImbalance(this.expertLoads);
     if (this.step % this.config.evalEvery === 0 || this.done) record.val_loss = await this.validationLoss();
     return record;
   }

@@ -10,13 +10,14 @@
 import { evalProblems, gradeGreedy } from "../eval/evaluate.js";
 import type { TensorMap } from "../io/safetensors.js";
 import { GPT, type GPTConfig } from "../nn/gpt.js";
+import type { ExpertLoad } from "../nn/moe.js";
 import { AdamW } from "../optim/adamw.js";
 import { learningRate } from "../optim/schedule.js";
 import { type Granularity, makeTraceSet, maxTraceTokens } from "../tasks/index.js";
 import type { Engine } from "../tensor/engine.js";
 import { loadModelTensors, loadOptimizerTensors, modelTensors, optimizerTensors } from "./checkpoint.js";
 import { batchIndices, exampleFromTrace, padBatch, type SftExample } from "./sft-data.js";
-import { trainStep, type OptimSettings, type StepRecord } from "./step.js";
+import { meanImbalance, routerBalanceStep, trainStep, type OptimSettings, type StepRecord } from "./step.js";
 
 export interface SftConfig extends OptimSettings {
   /** how the traces think (src/tasks/traces.ts) */
@@ -57,6 +58,8 @@ export class SftRun {
   readonly train: SftExample[];
   readonly val: SftExample[];
   step = 0;
+  /** an MoE model's expert loads in the last step (over completion tokens), one per MoE layer ([] for a dense model) */
+  expertLoads: ExpertLoad[] = [];
 
   constructor(readonly engine: Engine, readonly config: SftConfig, readonly seed: number, modelConfig: GPTConfig, start: SftResume) {
     const levels = trainedLevels(config);
@@ -112,11 +115,14 @@ export class SftRun {
     targets.dispose();
     mask.dispose();
     const scalars = await pending;
+    // MoE: this step's expert loads, and the aux-loss-free bias update (before any other forward)
+    this.expertLoads = await routerBalanceStep(this.model);
     this.step++;
     const record: SftRecord = {
       step: s, loss: scalars.loss, grad_norm: scalars.gradNorm, lr,
       tokens_per_s: (batch.B * batch.T) / ((performance.now() - start) / 1000),
     };
+    if (this.expertLoads.length > 0) record.load_imbalance = meanImbalance(this.expertLoads);
     if (this.step % this.config.evalEvery === 0 || this.done) Object.assign(record, await this.evaluateNow());
     return record;
   }

@@ -3,6 +3,8 @@
 // submit, and the two scalars we log (loss and gradient norm) fetched in a single
 // readback that the caller may await later, while the next step is encoded.
 
+import type { ExpertLoad } from "../nn/moe.js";
+import type { GPT } from "../nn/gpt.js";
 import type { AdamW } from "../optim/adamw.js";
 import type { Engine, Tensor } from "../tensor/engine.js";
 import { assertFinite } from "./guard.js";
@@ -62,4 +64,25 @@ export function trainStep(engine: Engine, optimizer: AdamW, lossFn: () => Tensor
     assertFinite(step, { loss: scalars.loss, "gradient norm": scalars.gradNorm });
     return scalars;
   });
+}
+
+/**
+ * What an MoE model does after each training step, in every training loop: read each
+ * MoE layer's expert load of the step just taken (one small readback, after the
+ * step's own), and, with auxiliary-loss-free balancing (config mlp.biasUpdateSpeed
+ * γ > 0), move each router's bias by γ·sign(mean load − load) before the next step.
+ * Call it right after awaiting the step, before any other forward pass (a validation
+ * pass would replace the loads). A dense model returns [] and does nothing.
+ */
+export async function routerBalanceStep(model: GPT): Promise<ExpertLoad[]> {
+  if (model.moeLayers().length === 0) return [];
+  const loads = await model.readExpertLoads();
+  const gamma = model.config.mlp?.biasUpdateSpeed ?? 0;
+  if (gamma > 0) model.updateRouterBias(loads, gamma);
+  return loads;
+}
+
+/** one number for a step's balance: max load ÷ mean load, averaged over the MoE layers (1 = balanced) */
+export function meanImbalance(loads: readonly ExpertLoad[]): number {
+  return loads.reduce((s, l) => s + l.imbalance, 0) / Math.max(1, loads.length);
 }

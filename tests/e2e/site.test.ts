@@ -17,6 +17,7 @@ const READY: Record<string, readonly string[]> = {
   "/gallery": [".r1v-linechart[data-points]"],
   "/pretrain": [".r1-pt-attention[data-state=drawn]", ".r1-pt-size[data-params]"],
   "/mla": [".r1-mla-calc[data-state=ok]", ".r1-mla-results[data-recorded]"],
+  "/moe": [".r1-moe-routing[data-step] .r1-moe-route", ".r1-moe-imbalance svg path"],
   "/engine": [".r1-parity[data-parity]:not([data-parity=running])", ".r1-gradcheck[data-gradcheck]:not([data-gradcheck=running])", ".r1-bench[data-bench=done]"],
 };
 

@@ -57,9 +57,15 @@ test("metrics.jsonl: one object per line, appended, non-finite numbers become nu
   assert.throws(() => formatMetricsLine({ step: -1, loss: 1 }), /"step" must be a whole number/);
   assert.throws(() => formatMetricsLine({ step: 1 } as unknown as { step: number; loss: number }), /has no "loss"/);
   assert.throws(
-    () => formatMetricsLine({ step: 1, loss: 1, bad: [1] } as unknown as { step: number; loss: number }),
+    () => formatMetricsLine({ step: 1, loss: 1, bad: { a: 1 } } as unknown as { step: number; loss: number }),
     /field "bad" at step 1/,
   );
+  // arrays of finite numbers, or of such arrays (an MoE model's tokens per expert per layer), are fine; others are not
+  assert.equal(formatMetricsLine({ step: 2, loss: 1, expert_load: [[3, 0, 5], [4, 4, 0]], shares: [0.5, 0.5] }),
+    '{"step":2,"loss":1,"expert_load":[[3,0,5],[4,4,0]],"shares":[0.5,0.5]}\n');
+  for (const bad of [[NaN], [[1, Infinity]], [[[1]]], ["a"]]) {
+    assert.throws(() => formatMetricsLine({ step: 1, loss: 1, bad } as unknown as { step: number; loss: number }), /field "bad" at step 1 .* got another array/);
+  }
 });
 
 test("parseMetricsJsonl drops a cut-off last line but refuses a bad line in the middle", () => {

@@ -187,11 +187,11 @@ test("cpu float64: the dense-dispatch MoE equals a per-token loop over the chose
 // every element of every parameter and of x. The chosen experts must not change
 // under a ±1e-6 nudge: the test asserts a margin of 1e-3 between the k-th and the
 // (k+1)-th biased score of every token.
-test("cpu float64: router, expert, shared-expert and input gradients pass a finite-difference check (with the balance loss)", async () => {
+test("cpu float64: router, expert, shared-expert and input gradients pass a finite-difference check (with the balance loss, with and without a token mask)", async () => {
   const e = f64();
   const EPS = 1e-6;
   const B = 2, T = 4;
-  for (const scoring of ["softmax", "sigmoid"] as const) {
+  for (const [scoring, maskData] of [["softmax", null], ["sigmoid", null], ["sigmoid", [1, 1, 0, 1, 0, 1, 1, 0]]] as const) {
     const cfg: MoEConfig = { ...MOE, scoring, routeScale: scoring === "sigmoid" ? 2.5 : 1, balanceAlpha: 0.3 };
     const m = new MoE(e, cfg, new Rng(7));
     const rng = new Rng(8);
@@ -200,14 +200,15 @@ test("cpu float64: router, expert, shared-expert and input gradients pass a fini
     const x = e.parameter(xData, [B, T, cfg.dModel]);
     const { minMargin } = await hostMoE(m, xData);
     assert.ok(minMargin > 1e-3, `${scoring}: no near-tie in the routing (margin ${minMargin})`);
-    const lossOf = () => e.add(e.sumAll(e.mul(m.forward(x), w)), m.lastBalanceLoss!);
+    const tokenMask = maskData ? e.tensor(maskData, [B, T]) : null;
+    const lossOf = () => e.add(e.sumAll(e.mul(m.forward(x, tokenMask), w)), m.lastBalanceLoss!);
     const L = async () => e.noGrad(() => e.scope(async () => (await lossOf().data())[0]!));
     const leaves = [...m.parameters(), { name: "x", tensor: x, decay: false }];
     e.scope(() => e.backward(lossOf()));
     for (const p of leaves) {
       const analytic = await p.tensor.grad!.data();
       const numeric = await numericGradOf(e, p.tensor, L, EPS);
-      const label = `${scoring}: ${p.name}`;
+      const label = `${scoring}${maskData ? ", masked" : ""}: ${p.name}`;
       assert.ok(numeric.some((g) => Math.abs(g) > 1e-4), `${label}: the numeric gradient is not all zero`);
       assertClose(analytic, numeric, { atol: 1e-7, rtol: 1e-6 }, label);
     }
@@ -302,6 +303,94 @@ test("balance loss: α Σ f_i P_i per sequence, averaged over sequences (crafted
   assert.equal(off.lastBalanceLoss, null);
   m.dispose();
   off.dispose();
+});
+
+/**
+ * The balance loss from scratch on the host: per sequence, over its counted tokens
+ * (mask 1), f_i = E/(k·T_b)·#{t : i in the top-k of the UNBIASED scores of t} and
+ * P_i = (1/T_b) Σ_t s_{i,t}/Σ_j s_{j,t}; α · mean over sequences with counted tokens.
+ */
+function hostBalanceLoss(xs: number[], W: number[], cfg: MoEConfig, B: number, T: number, mask: number[] | null): number {
+  const { dModel: C, nRouted: E, topK: k } = cfg;
+  const noBias = new Array<number>(E).fill(0);
+  let total = 0;
+  let seqs = 0;
+  for (let b = 0; b < B; b++) {
+    const f = new Array<number>(E).fill(0);
+    const P = new Array<number>(E).fill(0);
+    let Tb = 0;
+    for (let t = 0; t < T; t++) {
+      const n = b * T + t;
+      if (mask && mask[n] === 0) continue;
+      Tb++;
+      const r = hostRoute(xs.slice(n * C, (n + 1) * C), W, noBias, cfg);
+      for (const i of r.chosen) f[i]! += 1;
+      r.probs.forEach((p, i) => (P[i]! += p));
+    }
+    if (Tb === 0) continue;
+    seqs++;
+    for (let i = 0; i < E; i++) total += ((E / (k * Tb)) * f[i]!) * (P[i]! / Tb);
+  }
+  return (cfg.balanceAlpha * total) / Math.max(1, seqs);
+}
+
+test("balance loss: V3 sigmoid (k = 3) and V2 softmax (k = 2) values equal a host computation; f counts the unbiased top-k; a token mask limits it to the counted tokens", async () => {
+  const e = f64();
+  const B = 3, T = 5;
+  const cases: MoEConfig[] = [
+    { ...MOE, scoring: "sigmoid", topK: 3, routeScale: 2.5, balanceAlpha: 0.7 },
+    { ...MOE, scoring: "softmax", topK: 2, routeScale: 1, balanceAlpha: 0.3 },
+  ];
+  // sequence 1 counts two tokens, sequence 2 none (it must count for nothing, not as an empty share)
+  const tokenMask = [1, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0];
+  for (const cfg of cases) {
+    const m = new MoE(e, cfg, new Rng(11));
+    const xs = Array.from(new Rng(12).normals(B * T * cfg.dModel, 1));
+    const W = await host(m.router.weight);
+    const bias = [0.3, -0.2, 0, 0.15, -0.3];
+    m.router.setBias(bias);
+    // the bias must change some token's choice, or this test could not tell biased from unbiased f
+    const changed = Array.from({ length: B * T }, (_, n) => {
+      const x = xs.slice(n * cfg.dModel, (n + 1) * cfg.dModel);
+      return hostRoute(x, W, bias, cfg).chosen.join() !== hostRoute(x, W, [0, 0, 0, 0, 0], cfg).chosen.join();
+    }).filter(Boolean).length;
+    assert.ok(changed > 0, `${cfg.scoring}: the bias changes some choices`);
+    for (const mask of [null, tokenMask]) {
+      const label = `${cfg.scoring}, k ${cfg.topK}, ${mask ? "masked" : "no mask"}`;
+      m.forward(e.tensor(xs, [B, T, cfg.dModel]), mask ? e.tensor(mask, [B, T]) : null);
+      const got = (await host(m.lastBalanceLoss!))[0]!;
+      const expected = hostBalanceLoss(xs, W, cfg, B, T, mask);
+      assert.ok(Math.abs(got - expected) < 1e-12, `${label}: L_Bal ${got} vs ${expected} on the host`);
+    }
+    m.dispose();
+  }
+});
+
+test("a token mask: the load statistics and router entropy count only the masked-in tokens; the output does not change", async () => {
+  const e = f64();
+  const B = 2, T = 4;
+  const cfg: MoEConfig = { ...MOE, topK: 2 };
+  const m = new MoE(e, cfg, new Rng(21));
+  const xs = Array.from(new Rng(22).normals(B * T * cfg.dModel, 1));
+  const mask = [0, 0, 1, 1, 1, 0, 0, 1];
+  const x = e.tensor(xs, [B, T, cfg.dModel]);
+  const plain = await host(m.forward(x));
+  const masked = await host(m.forward(x, e.tensor(mask, [B, T])));
+  assert.deepEqual(masked, plain, "every position is still routed and computed");
+  const ref = await hostMoE(m, xs);
+  const tokens = new Array<number>(cfg.nRouted).fill(0);
+  let entropy = 0;
+  ref.routes.forEach((r, n) => {
+    if (!mask[n]) return;
+    for (const i of r.chosen) tokens[i]!++;
+    entropy -= r.probs.reduce((s, p) => s + p * Math.log(p), 0) / 4;
+  });
+  const load = await m.readLoad();
+  assert.deepEqual(load.tokens, tokens, "tokens per expert over the 4 counted positions");
+  assert.equal(load.tokens.reduce((a, b) => a + b, 0), 4 * cfg.topK);
+  assert.ok(Math.abs(load.routerEntropy - entropy) < 1e-12, `entropy ${load.routerEntropy} vs ${entropy}`);
+  assert.throws(() => m.forward(x, e.tensor([1, 1, 1], [3])), /tokenMask has 3 values for 8 tokens/);
+  m.dispose();
 });
 
 test("updateBias: b_i += γ·sign(mean load − load_i) moves the bias toward under-loaded experts, and the choice with it", async () => {
@@ -469,10 +558,10 @@ const STEPS = 20;
 const ATOL = 1e-4;
 const RTOL = 2e-3;
 
-async function moeCurve(backend: Backend): Promise<{ loss: number[]; imbalance: number[]; live: number[]; leftover: number }> {
+async function moeCurve(backend: Backend, dispatch: "dense" | "sparse" = "dense"): Promise<{ loss: number[]; imbalance: number[]; live: number[]; leftover: number }> {
   const engine = new Engine(backend);
   const before = backend.stats().liveBytes;
-  const model = new GPT(engine, MOE_GPT, 7);
+  const model = new GPT(engine, { ...MOE_GPT, mlp: { ...MOE_OPTS, dispatch } }, 7);
   const rng = new Rng(9);
   const B = 3, T = 9;
   const { ids, targets } = countingBatch(engine, rng, B, T, 13);
@@ -494,15 +583,25 @@ async function moeCurve(backend: Backend): Promise<{ loss: number[]; imbalance: 
   return { loss, imbalance, live, leftover: backend.stats().liveBytes - before };
 }
 
-test(`GPT with MoE (balance loss + bias updates) trains, and ${STEPS} steps on WebGPU match the CPU engine`, async (t) => {
+test(`GPT with MoE (balance loss + bias updates) trains, and ${STEPS} steps on WebGPU, with dense and with sparse dispatch, match the CPU engine`, async (t) => {
   const cpu = await moeCurve(new CpuBackend());
   const gpuBackend = await createBackend("webgpu");
   let gpu: Awaited<ReturnType<typeof moeCurve>>;
+  let gpuSparse: Awaited<ReturnType<typeof moeCurve>>;
   try {
     gpu = await moeCurve(gpuBackend);
+    gpuSparse = await moeCurve(gpuBackend, "sparse");
   } finally {
     gpuBackend.destroy();
   }
+  // sparse dispatch on WebGPU follows the CPU's dense-dispatch curve as closely as dense dispatch does
+  for (let s = 0; s < STEPS; s++) {
+    const diff = Math.abs(gpuSparse.loss[s]! - cpu.loss[s]!);
+    assert.ok(diff <= ATOL + RTOL * Math.abs(cpu.loss[s]!), `sparse, step ${s}: webgpu ${gpuSparse.loss[s]} vs cpu ${cpu.loss[s]} (|diff| ${diff})`);
+  }
+  assert.deepEqual(gpuSparse.imbalance, cpu.imbalance, "sparse: the same routing at every step");
+  assert.equal(new Set(gpuSparse.live).size, 1, `sparse: live bytes changed over the run: ${gpuSparse.live.join(", ")}`);
+  assert.equal(gpuSparse.leftover, 0, "sparse: nothing left after dispose");
   assert.ok(cpu.loss[STEPS - 1]! < 0.8 * cpu.loss[0]!, `the model learns (loss ${cpu.loss[0]} → ${cpu.loss[STEPS - 1]})`);
   let worst = 0;
   for (let s = 0; s < STEPS; s++) {
@@ -532,6 +631,8 @@ test("bad MoE configs are refused with a message that says what to fix; no mlp f
     [{ routeScale: 0 }, /routeScale must be a positive number/],
     [{ balanceAlpha: -1 }, /balanceAlpha must be a number ≥ 0/],
     [{ denseLayers: 2 }, /denseLayers must be an integer in 0\.\.nLayers − 1 = 0\.\.1/],
+    [{ biasUpdateSpeed: -0.01 }, /biasUpdateSpeed .* must be a number ≥ 0/],
+    [{ dispatch: "scatter" }, /dispatch must be "dense" or "sparse"/],
     [{ kind: "mixture" }, /mlp must be \{ kind: "moe"/],
   ];
   for (const [opts, message] of bad) {
