@@ -14,7 +14,7 @@ import { evaluateStyled } from "../eval/styled.js";
 import { appendMetrics, readConfig, readModel, readOptimizer, readReference, writeConfig, writeModel, writeOptimizer, writeReference, writeSummary } from "../io/run-record-node.js";
 import type { RunSummary } from "../io/run-record.js";
 import type { GPT, GPTConfig } from "../nn/gpt.js";
-import type { LevelAccuracy } from "../rl/curriculum.js";
+import { CURRICULA, type LevelAccuracy } from "../rl/curriculum.js";
 import { answerStyle, STYLE_NAMES, type StyleName } from "../tasks/index.js";
 import { Engine } from "../tensor/engine.js";
 import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
@@ -42,6 +42,7 @@ export function defaultStyle(stage: string | undefined): StyleName {
 export async function trainGrpo(argv: string[], print: (s: string) => void): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, style: { type: "string" },
+    lr: { type: "string" }, curriculum: { type: "string" },
   });
   if (positionals.length !== 1 || positionals[0] !== "grpo") throw new UsageError(`unexpected argument "${positionals.find((p) => p !== "grpo")}"`);
   const from = values.from;
@@ -68,6 +69,14 @@ export async function trainGrpo(argv: string[], print: (s: string) => void): Pro
   }
   const config: GrpoConfig = { ...preset.grpo, style };
   if (values.steps !== undefined) config.steps = intFlag("steps", values.steps, config.steps, 1);
+  // the two settings the lesson's "what we tried" runs vary (a resumed run keeps its own)
+  if (values.lr !== undefined) {
+    const lr = Number(values.lr);
+    if (!(lr > 0 && lr < 1)) throw new UsageError(`--lr must be a number in (0, 1), got "${values.lr}"`);
+    config.lr = lr;
+  }
+  config.curriculum = choiceFlag("curriculum", values.curriculum, CURRICULA, config.curriculum);
+  if (resuming && saved.train) Object.assign(config, { lr: saved.train.lr, curriculum: saved.train.curriculum });
   const stopAfter = intFlag("stop-after", values["stop-after"], config.steps, 1);
   const base = resuming ? (saved.base ?? from) : from;
 
@@ -120,7 +129,8 @@ export async function trainGrpo(argv: string[], print: (s: string) => void): Pro
     const after = await score(run.policy, "after");
     const summary: RunSummary = {
       command: `r1-lab train grpo --from ${base} --preset ${presetName} --seed ${seed} --backend ${kind} --out ${out}` +
-        (values.steps ? ` --steps ${config.steps}` : "") + (values.style ? ` --style ${style}` : ""),
+        (values.steps ? ` --steps ${config.steps}` : "") + (values.style ? ` --style ${style}` : "") +
+        (values.lr ? ` --lr ${values.lr}` : "") + (values.curriculum ? ` --curriculum ${config.curriculum}` : ""),
       stage: "grpo", preset: presetName, seed, backend: backend.name, adapter,
       wall_s: (Date.now() - started) / 1000,
       params: run.policy.parameterCount(),

@@ -26,6 +26,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, style: { type: "string" },
     attention: { type: "string" }, "measure-decode": { type: "boolean" },
     mlp: { type: "string" }, balance: { type: "string" }, dispatch: { type: "string" },
+    lr: { type: "string" }, curriculum: { type: "string" },
   });
   const stage = positionals[0];
   if (!stage) throw new UsageError(`which stage? (${STAGES.join(", ")})`);
@@ -33,7 +34,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   if (stage === "sft") return trainSft(argv, print);
   if (stage === "grpo") return trainGrpo(argv, print);
-  if (values.style !== undefined) throw new UsageError("--style is a flag of train grpo");
+  for (const flag of ["style", "lr", "curriculum"] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is a flag of train grpo`);
   const preset = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
   const seed = intFlag("seed", values.seed, 1);
   const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");

@@ -74,6 +74,10 @@ test("bad grpo flags exit non-zero with one line", async () => {
     ["train", "grpo", "--from", SFT, "--out", join(dir, "x"), "--style", "poem"],
     ["train", "grpo", "extra", "--from", SFT, "--out", join(dir, "x")],
     ["train", "pretrain", "--style", "chat", "--out", join(dir, "x")],
+    ["train", "pretrain", "--lr", "0.1", "--out", join(dir, "x")],
+    ["train", "grpo", "--from", SFT, "--out", join(dir, "x"), "--lr", "0"],
+    ["train", "grpo", "--from", SFT, "--out", join(dir, "x"), "--lr", "fast"],
+    ["train", "grpo", "--from", SFT, "--out", join(dir, "x"), "--curriculum", "random"],
   ]) {
     const r = await cli(args);
     assert.notEqual(r.code, 0, args.join(" "));
