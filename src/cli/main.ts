@@ -19,6 +19,8 @@ commands:
   bench     R1 Lab vs TensorFlow.js and jax-js on this adapter: bench --quick --json out.json
 
 common flags: --preset <ci|default> --seed N --out DIR --from CHECKPOINT --backend <auto|webgpu|cpu> --json
+  train: Ctrl-C finishes the step, saves a checkpoint and exits; --resume DIR continues the run in DIR
+  (the same flags as the first run), with the same losses as an uninterrupted run.
   --backend auto (the default) runs WebGPU on a GPU, and the CPU engine where there is no
   adapter or only a software one such as SwiftShader (the CPU engine is faster there).
   The CPU engine runs WebAssembly SIMD kernels; --backend cpu-reference runs the plain

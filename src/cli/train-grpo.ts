@@ -21,6 +21,7 @@ import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { GrpoRun, type GrpoConfig, type GrpoRecord, type GrpoStart } from "../train/grpo.js";
 import { grpoPreset, PRESET_NAMES } from "../train/presets.js";
 import { COMMON_OPTIONS, UsageError, choiceFlag, intFlag, parse } from "./args.js";
+import { interruptedExit, runDirs, trimMetrics, watchInterrupt } from "./interrupt.js";
 import { Progress } from "./progress.js";
 
 interface SavedConfig {
@@ -42,12 +43,11 @@ export function defaultStyle(stage: string | undefined): StyleName {
 export async function trainGrpo(argv: string[], print: (s: string) => void): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, style: { type: "string" },
-    lr: { type: "string" }, curriculum: { type: "string" },
+    lr: { type: "string" }, curriculum: { type: "string" }, resume: { type: "string" },
   });
   if (positionals.length !== 1 || positionals[0] !== "grpo") throw new UsageError(`unexpected argument "${positionals.find((p) => p !== "grpo")}"`);
-  const from = values.from;
+  const { from, out } = runDirs(values);
   if (!from) throw new UsageError("--from DIR is required: the checkpoint to start from (an SFT run for R1, a pretrain run for R1-Zero)");
-  const out = values.out;
   if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
   const presetName = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
   const seed = intFlag("seed", values.seed, 1);
@@ -89,6 +89,7 @@ export async function trainGrpo(argv: string[], print: (s: string) => void): Pro
     run = new GrpoRun(engine, config, seed, saved.model, start);
     await mkdir(out, { recursive: true });
     if (!resuming || from !== out) await writeFile(join(out, "metrics.jsonl"), "");
+    else await trimMetrics(out, run.step); // lines past the checkpoint come again
     process.stderr.write(`GRPO from ${base} (${saved.stage ?? "?"} checkpoint), ${style} style, ${config.batchSize} prompts × ${config.groupSize} samples per step\n`);
     const progress = new Progress(config.steps, `grpo (${presetName}, ${backend.name})`);
     let heldout: number | undefined;
@@ -103,7 +104,8 @@ export async function trainGrpo(argv: string[], print: (s: string) => void): Pro
       });
     };
     let last: GrpoRecord | null = null;
-    while (!run.done && run.step < stopAfter) {
+    const interrupt = watchInterrupt();
+    while (!run.done && run.step < stopAfter && !interrupt.requested) {
       last = await run.next();
       if (last.heldout_accuracy !== undefined) heldout = last.heldout_accuracy;
       await appendMetrics(out, last as never);
@@ -113,6 +115,8 @@ export async function trainGrpo(argv: string[], print: (s: string) => void): Pro
       if (run.step % config.evalEvery === 0 && !run.done) await save();
     }
     await save();
+    interrupt.dispose();
+    if (interrupt.requested) return interruptedExit(interrupt.signal, run.step, out, print);
     if (!run.done) {
       print(`stopped after step ${run.step} of ${config.steps}; continue with --from ${out}`);
       return 0;

@@ -15,6 +15,7 @@ import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { PRESET_NAMES, sftPreset } from "../train/presets.js";
 import { SftRun, type SftResume } from "../train/sft.js";
 import { COMMON_OPTIONS, UsageError, choiceFlag, intFlag, parse } from "./args.js";
+import { interruptedExit, runDirs, trimMetrics, watchInterrupt } from "./interrupt.js";
 import { Progress } from "./progress.js";
 
 interface SavedConfig {
@@ -27,11 +28,10 @@ interface SavedConfig {
 }
 
 export async function trainSft(argv: string[], print: (s: string) => void): Promise<number> {
-  const { values, positionals } = parse(argv, { ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" } });
+  const { values, positionals } = parse(argv, { ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, resume: { type: "string" } });
   if (positionals.length !== 1 || positionals[0] !== "sft") throw new UsageError(`unexpected argument "${positionals.find((p) => p !== "sft")}"`);
-  const from = values.from;
+  const { from, out } = runDirs(values);
   if (!from) throw new UsageError("--from DIR is required: the base model's run directory (e.g. data/checkpoints/pretrain-default)");
-  const out = values.out;
   if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
   const presetName = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
   const seed = intFlag("seed", values.seed, 1);
@@ -59,6 +59,7 @@ export async function trainSft(argv: string[], print: (s: string) => void): Prom
     run = new SftRun(engine, config, seed, saved.model, start);
     await mkdir(out, { recursive: true });
     if (!resuming || from !== out) await writeFile(join(out, "metrics.jsonl"), "");
+    else await trimMetrics(out, run.step); // lines past the checkpoint come again
     const progress = new Progress(config.steps, `sft (${presetName}, ${backend.name})`);
     let last: Awaited<ReturnType<SftRun["next"]>> | null = null;
     const latest: Record<string, number> = {};
@@ -68,7 +69,8 @@ export async function trainSft(argv: string[], print: (s: string) => void): Prom
       await writeOptimizer(out, ck.optimizer, { step: String(run!.step) });
       await writeConfig(out, { stage: "sft", preset: presetName, seed, step: run!.step, base, model: saved.model, train: config, eval: preset.eval });
     };
-    while (!run.done && run.step < stopAfter) {
+    const interrupt = watchInterrupt();
+    while (!run.done && run.step < stopAfter && !interrupt.requested) {
       last = await run.next();
       for (const key of ["val_loss", "heldout_accuracy", "format_rate"] as const) if (last[key] !== undefined) latest[key] = last[key]!;
       await appendMetrics(out, last as never);
@@ -77,6 +79,8 @@ export async function trainSft(argv: string[], print: (s: string) => void): Prom
       if (run.step % config.evalEvery === 0 && !run.done) await save();
     }
     await save();
+    interrupt.dispose();
+    if (interrupt.requested) return interruptedExit(interrupt.signal, run.step, out, print);
     if (!run.done) {
       print(`stopped after step ${run.step} of ${config.steps}; continue with --from ${out}`);
       return 0;

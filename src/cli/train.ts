@@ -11,6 +11,7 @@ import { PretrainRun, type ResumeState } from "../train/pretrain.js";
 import { ATTENTION_KINDS, BALANCE_CHOICES, moeVariant, pretrainPreset, withAttention, PRESET_NAMES } from "../train/presets.js";
 import { measureCacheSize, measureDecodeSpeed } from "../sample/decode-speed.js";
 import { UsageError, COMMON_OPTIONS, parse, intFlag, choiceFlag } from "./args.js";
+import { interruptedExit, runDirs, trimMetrics, watchInterrupt } from "./interrupt.js";
 import { Progress } from "./progress.js";
 import { trainGrpo } from "./train-grpo.js";
 import { trainSft } from "./train-sft.js";
@@ -26,7 +27,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, style: { type: "string" },
     attention: { type: "string" }, "measure-decode": { type: "boolean" },
     mlp: { type: "string" }, balance: { type: "string" }, dispatch: { type: "string" },
-    lr: { type: "string" }, curriculum: { type: "string" },
+    lr: { type: "string" }, curriculum: { type: "string" }, resume: { type: "string" },
   });
   const stage = positionals[0];
   if (!stage) throw new UsageError(`which stage? (${STAGES.join(", ")})`);
@@ -38,7 +39,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
   const preset = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
   const seed = intFlag("seed", values.seed, 1);
   const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
-  const out = values.out;
+  const { from, out } = runDirs(values);
   if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
   // --mlp moe: the preset's model with DeepSeekMoE layers at equal active parameters;
   // --balance none|aux|bias: how its experts are kept busy (default bias, DeepSeek-V3's)
@@ -59,8 +60,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
   const stopAfter = intFlag("stop-after", values["stop-after"], config.steps, 1);
 
   let resume: ResumeState | undefined;
-  if (values.from) {
-    const from = values.from;
+  if (from) {
     const saved = (await readConfig(from)) as { step?: number; train?: unknown };
     const { tensors } = await readModel(from);
     const optimizer = await readOptimizer(from);
@@ -76,6 +76,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     run = new PretrainRun(engine, config, seed, resume);
     await mkdir(out, { recursive: true });
     if (!resume) await writeFile(join(out, "metrics.jsonl"), "");
+    else if (from === out) await trimMetrics(out, run.step); // lines past the checkpoint come again
     const progress = new Progress(config.steps, `pretrain (${preset}, ${backend.name})`);
     let last: Awaited<ReturnType<PretrainRun["next"]>> | null = null;
     let lastVal = NaN;
@@ -87,7 +88,8 @@ export async function train(argv: string[], print: (s: string) => void): Promise
         stage: "pretrain", preset, mlp, ...(mlp === "moe" ? { balance } : {}), seed, step: run!.step, model: config.model, train: config, ...(attention ? { attention } : {}),
       });
     };
-    while (!run.done && run.step < stopAfter) {
+    const interrupt = watchInterrupt();
+    while (!run.done && run.step < stopAfter && !interrupt.requested) {
       last = await run.next();
       if (last.val_loss !== undefined) lastVal = last.val_loss;
       // an MoE model's tokens per expert, one row per MoE layer, on every line
@@ -97,6 +99,8 @@ export async function train(argv: string[], print: (s: string) => void): Promise
       if (run.step % config.evalEvery === 0 && !run.done) await save();
     }
     await save();
+    interrupt.dispose();
+    if (interrupt.requested) return interruptedExit(interrupt.signal, run.step, out, print);
     if (!run.done) {
       print(`stopped after step ${run.step} of ${config.steps}; continue with --from ${out}`);
       return 0;
@@ -110,7 +114,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     const flops = run.model.flopsPerToken(config.seqLen);
     const flags = [
       values.steps ? ` --steps ${config.steps}` : "", attention ? ` --attention ${attention}` : "",
-      decode ? " --measure-decode" : "", values.from ? ` --from ${values.from}` : "",
+      decode ? " --measure-decode" : "", from ? ` --from ${from}` : "",
     ].join("");
     const summary: RunSummary = {
       command: `r1-lab train pretrain --preset ${preset}${moe} --seed ${seed} --backend ${kind} --out ${out}${flags}`,
