@@ -20,6 +20,7 @@ import { allParams, validateConfig, type JobConfig, type JobDef, type MetricReco
 import type { BackendChoice, BackendInfo, FromWorker, ToWorker } from "./protocol.js";
 import { getJob } from "./registry.js";
 import { h } from "../viz/dom.js";
+import { pauseWhenHidden, type HiddenTabControl } from "./hidden-tab.js";
 import { createRunTimer, formatDuration, LONG_RUN_S, type RunEstimate } from "./estimate.js";
 
 export { formatDuration, LONG_RUN_S, type RunEstimate } from "./estimate.js";
@@ -86,6 +87,7 @@ const CSS = `
 .r1h-field select { width: auto; }
 .r1h-field.r1h-invalid input { border-color: #d1453b; outline: 1px solid #d1453b; }
 .r1h-buttons { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.r1h-hidden-tab { font-size: 12px; color: var(--theme-foreground-muted, #555); margin-left: 8px; }
 .r1h-buttons button { font: inherit; padding: 3px 12px; border-radius: 6px; cursor: pointer; border: 1px solid var(--theme-foreground-faint, #bbb);
   background: var(--theme-background, #fff); color: var(--theme-foreground, #111); }
 .r1h-buttons button.r1h-primary { background: #4269d0; border-color: #4269d0; color: #fff; }
@@ -214,6 +216,7 @@ export function createHarness(options: HarnessOptions): Harness {
 
   // ---- buttons, status, messages ----------------------------------------------------
   const row2 = h("div", "r1h-buttons");
+  let hiddenTab: HiddenTabControl | null = null;
   const runBtn = h("button", "r1h-primary", "▶ Run");
   const pauseBtn = h("button", undefined, "Pause");
   const stepBtn = h("button", undefined, "Step ›");
@@ -440,7 +443,7 @@ export function createHarness(options: HarnessOptions): Harness {
         break;
       case "paused":
         progress.pause();
-        setState("paused", `paused at step ${m.step}`);
+        setState("paused", hiddenTab?.pausedByHidden ? `paused at step ${m.step} while the tab is hidden; it resumes when you come back` : `paused at step ${m.step}`);
         break;
       case "resumed":
         progress.resume();
@@ -536,8 +539,11 @@ export function createHarness(options: HarnessOptions): Harness {
     onView(fn) { listeners.view.add(fn); return () => listeners.view.delete(fn); },
     run, pause, step, reset,
     simulateDeviceLoss() { send({ type: "lose-device" }); },
-    destroy() { stopWorker(); stopTimer(); for (const c of charts) c.destroy(); },
+    destroy() { stopWorker(); stopTimer(); hiddenTab?.dispose(); for (const c of charts) c.destroy(); },
   };
+  // a hidden tab pauses the run, a visible one resumes it (src/harness/hidden-tab.ts)
+  hiddenTab = pauseWhenHidden(api, document, (message) => { status.textContent = message; });
+  row2.append(hiddenTab.element);
   (root as HTMLElement & { harness?: Harness }).harness = api;
   return api;
 }

@@ -113,7 +113,14 @@ async function run(jobName: string, config: JobConfig, choice: BackendChoice): P
       },
     };
     const gen = job.run(config, backend, context);
+    let lastYield = performance.now();
     for (;;) {
+      // On the CPU engine a step never waits for the GPU, so the loop would never give the
+      // worker a chance to read the page's messages (Pause, Step): let them in every 20 ms.
+      if (performance.now() - lastYield > 20) {
+        await new Promise((r) => setTimeout(r, 0));
+        lastYield = performance.now();
+      }
       if (lost) return;
       if (paused && budget === 0) {
         flush();
