@@ -43,3 +43,19 @@ test("the ci preset: a record and a summary per problem, every strategy on the c
   assert.ok(points.every((p) => p.accuracy >= 0 && p.accuracy <= 1 && p.tokens > 0));
   assert.equal(summarize([], [1]).problems, 0);
 });
+
+test("the k sweep reuses one set of samples: pass@k for every k is the estimator on the same n samples", () => {
+  const m = (correct: boolean[], answers: (string | null)[]) => ({
+    level: 1, expected: "5", think: { correct: true, tokens: 10 }, noThink: { correct: false, tokens: 4 }, budgets: [],
+    samples: correct.map((c, i) => ({ correct: c, answer: answers[i]!, tokens: 10 })),
+  });
+  const ms = [m([true, false, false, true, false, false, false, false], ["5", "6", "6", "5", "7", null, "6", "8"]),
+    m([false, false, false, false, false, false, false, true], ["1", "2", "3", "4", "1", "2", "3", "5"])];
+  const s = summarize(ms, [1, 2, 4, 8]);
+  // by hand: n = 8, c = 2 and c = 1
+  const pass = (c: number, k: number) => { let all = 1; for (let i = 8 - c + 1; i <= 8; i++) all *= 1 - k / i; return 1 - all; };
+  for (const k of [1, 2, 4, 8]) assert.ok(Math.abs(s.pass_at_k[k]! - (pass(2, k) + pass(1, k)) / 2) < 1e-12, `pass@${k}`);
+  assert.equal(s.pass_at_k[8], 1, "every problem has a right answer among its 8");
+  assert.equal(s.maj_at_k[8], 0, "majority of 8: 6 and 1 win, both wrong");
+  assert.equal(s.maj_at_k[1], 0.5, "maj@1 is the first sample");
+});
