@@ -28,6 +28,7 @@ const CSS = `
 .r1-grpo-viewer .head { font-size: 13px; margin: 4px 0 8px; }
 .r1-grpo-viewer .prompt { font-family: var(--monospace, monospace); color: var(--theme-foreground-muted); }
 .r1-grpo-results table { display: block; overflow-x: auto; }
+.r1-grpo-results td.num { white-space: nowrap; }
 .r1-grpo-charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); gap: 12px; }
 `;
 let cssDone = false;
