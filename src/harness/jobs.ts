@@ -69,6 +69,12 @@ export interface JobDef<C extends JobConfig = JobConfig> {
   /** named configurations; must include "default" and "ci" */
   presets: Readonly<Record<string, C>>;
   charts: readonly ChartSpec[];
+  /**
+   * false for a job whose loss is not a progress signal over a short run: an
+   * evaluation (no loss at all), or RL (GRPO's loss hovers near 0 whatever happens).
+   * The job contract test then does not ask its ci run's loss to fall. Default true.
+   */
+  lossFalls?: boolean;
   /** checks that involve several fields; return a message, or null when fine */
   validate?(config: C): string | null;
   run(config: C, backend: Backend, context?: JobContext): AsyncGenerator<MetricRecord, void, undefined>;

@@ -186,5 +186,6 @@ export const grpoJob: JobDef<GrpoJobConfig> = {
     { title: "GRPO loss (not a progress signal)", keys: ["loss"] },
   ],
   validate: validateGrpo,
+  lossFalls: false, // GRPO's loss is not a progress signal: reward and accuracy are
   run: runGrpo,
 };

@@ -88,5 +88,6 @@ export const testTimeJob: JobDef<TestTimeJobConfig> = {
   presets: TEST_TIME_PRESETS,
   charts: [{ title: "running accuracy over the problems scored so far", keys: ["no_think", "think", "pass_at_1"] }],
   validate: (c) => (c.samples < 1 ? "at least one sample per problem" : null),
+  lossFalls: false, // an evaluation: nothing is trained
   run: runTestTime,
 };
