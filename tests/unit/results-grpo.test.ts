@@ -60,6 +60,13 @@ test("the claims quote the recorded numbers; the shipped checkpoint is the defau
   assert.ok(claims.includes(`pass@64 ${pct(d.pass_at_64_before!)} → ${pct(d.pass_at_64!)}`), "pass@64 before and after");
   const z = run("r1-zero-default").metrics;
   assert.ok(claims.includes(`${pct(z.heldout_accuracy_before!)} → ${pct(z.heldout_accuracy!)}`), "R1-Zero's before and after");
+  for (const [name, steps] of [["tried-400-steps", 400], ["tried-lr1e-4-uniform", 200]] as const) {
+    const t = run(name).metrics;
+    assert.equal(t.steps, steps);
+    assert.equal(t.heldout_accuracy_before, d.heldout_accuracy_before, `${name} starts where the default run starts`);
+    assert.ok(claims.includes(`${pct(t.heldout_accuracy_before!)} → ${pct(t.heldout_accuracy!)}`), `${name} is quoted`);
+  }
+  assert.match(run("tried-lr1e-4-uniform").command, /--lr 1e-4 --curriculum uniform$/);
   const shipped = JSON.parse(readFileSync(join(root, "data/checkpoints/grpo-default/summary.json"), "utf8")) as { command: string; metrics: Record<string, number> };
   assert.deepEqual(shipped.metrics, d);
   assert.equal(shipped.command, run("default").command);
