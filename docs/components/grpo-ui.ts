@@ -120,7 +120,7 @@ export function sampleGroupPanel(weights: () => Promise<ArrayBuffer>, groupSize 
   const bar = h("div", "r1-note");
   bar.append(level, " ", button, " ", status);
   root.append(bar, viewer.element);
-  viewer.clear("Press the button: the model answers one question eight times (temperature 1, as GRPO samples), on your CPU, in about a second.");
+  viewer.clear("Press the button: the model answers one question eight times (temperature 1, as GRPO samples), on your CPU.");
   let model: GPT | null = null;
   let draw = 0;
   button.addEventListener("click", async () => {
