@@ -134,7 +134,9 @@ export async function trainGrpo(argv: string[], print: (s: string) => void): Pro
     const summary: RunSummary = {
       command: `r1-lab train grpo --from ${base} --preset ${presetName} --seed ${seed} --backend ${kind} --out ${out}` +
         (values.steps ? ` --steps ${config.steps}` : "") + (values.style ? ` --style ${style}` : "") +
-        (values.lr ? ` --lr ${values.lr}` : "") + (values.curriculum ? ` --curriculum ${config.curriculum}` : ""),
+        // the settings the run used, also when a resumed run took them from its own record
+        (config.lr !== preset.grpo.lr ? ` --lr ${values.lr ?? config.lr}` : "") +
+        (config.curriculum !== preset.grpo.curriculum ? ` --curriculum ${config.curriculum}` : ""),
       stage: "grpo", preset: presetName, seed, backend: backend.name, adapter,
       wall_s: (Date.now() - started) / 1000,
       params: run.policy.parameterCount(),
