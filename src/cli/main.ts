@@ -4,6 +4,7 @@ import { bench } from "./bench.js";
 import { evalCommand } from "./eval.js";
 import { info } from "./info.js";
 import { sample } from "./sample.js";
+import { sampleTraces } from "./sample-traces.js";
 import { train } from "./train.js";
 
 const USAGE = `usage: r1-lab <command> [flags]
@@ -11,7 +12,10 @@ const USAGE = `usage: r1-lab <command> [flags]
 commands:
   info      the WebGPU adapter, its features and limits (--json)
   train     train a stage and write its run record: train pretrain --preset ci --seed 1 --out runs/pre
-            stages: pretrain, sft (--from a base), grpo (--from an SFT run for R1, or a base for R1-Zero)
+            stages: pretrain, sft (--from a base), grpo (--from an SFT run for R1, or a base for R1-Zero),
+            distill (--from a student base --data a sample-traces dataset [--teacher DIR --kd-alpha A])
+  sample-traces  rejection sampling: a teacher's correct, well-formed replies to training prompts,
+            a dataset for distillation: sample-traces --from runs/grpo --preset ci --out runs/traces
   eval      score a model per level, with and without thinking: eval --from DIR --levels 1-5 --k 1,4,16 --json
   sample    continue a prompt with a trained model: sample --from runs/pre --prompt "47+38="
   bench     R1 Lab vs TensorFlow.js and jax-js on this adapter: bench --quick --json out.json
@@ -23,7 +27,7 @@ common flags: --preset <ci|default> --seed N --out DIR --from CHECKPOINT --backe
   TypeScript kernels they are tested against (several times slower), to compare.`;
 
 type Command = (argv: string[], print: (s: string) => void) => Promise<number>;
-const COMMANDS: Record<string, Command> = { info, train, eval: evalCommand, sample, bench };
+const COMMANDS: Record<string, Command> = { info, train, eval: evalCommand, sample, "sample-traces": sampleTraces, bench };
 
 export async function main(argv: string[], print: (s: string) => void = (s) => console.log(s)): Promise<number> {
   const [name, ...rest] = argv;

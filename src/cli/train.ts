@@ -8,30 +8,41 @@ import type { RunSummary } from "../io/run-record.js";
 import { Engine } from "../tensor/engine.js";
 import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { PretrainRun, type ResumeState } from "../train/pretrain.js";
-import { pretrainPreset, PRESET_NAMES } from "../train/presets.js";
+import { pretrainPreset, PRESET_NAMES, STUDENT_MODELS } from "../train/presets.js";
 import { UsageError, COMMON_OPTIONS, parse, intFlag, choiceFlag } from "./args.js";
 import { Progress } from "./progress.js";
+import { trainDistill } from "./train-distill.js";
 import { trainGrpo } from "./train-grpo.js";
 import { trainSft } from "./train-sft.js";
 
-export const STAGES = ["pretrain", "sft", "grpo"] as const;
+export const STAGES = ["pretrain", "sft", "grpo", "distill"] as const;
 
 export async function train(argv: string[], print: (s: string) => void): Promise<number> {
   // each stage parses its own flags; this first pass only finds the stage (so it accepts any stage's flags)
-  const { values, positionals } = parse(argv, { ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, style: { type: "string" } });
+  const { values, positionals } = parse(argv, {
+    ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, style: { type: "string" },
+    data: { type: "string" }, teacher: { type: "string" }, "kd-alpha": { type: "string" }, "kd-temperature": { type: "string" }, arch: { type: "string" },
+  });
   const stage = positionals[0];
   if (!stage) throw new UsageError(`which stage? (${STAGES.join(", ")})`);
   if (!(STAGES as readonly string[]).includes(stage)) throw new UsageError(`unknown stage "${stage}" (available: ${STAGES.join(", ")})`);
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   if (stage === "sft") return trainSft(argv, print);
   if (stage === "grpo") return trainGrpo(argv, print);
+  if (stage === "distill") return trainDistill(argv, print);
   if (values.style !== undefined) throw new UsageError("--style is a flag of train grpo");
+  for (const flag of ["data", "teacher", "kd-alpha", "kd-temperature"] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} is a flag of train distill`);
+  }
   const preset = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
   const seed = intFlag("seed", values.seed, 1);
   const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
   const out = values.out;
   if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
   const config = pretrainPreset(preset);
+  // --arch student: the preset's smaller student for distillation (STUDENT_MODELS), pretrained like the teacher
+  const arch = choiceFlag("arch", values.arch, ["preset", "student"] as const, "preset");
+  if (arch === "student") config.model = structuredClone(STUDENT_MODELS[preset]);
   if (values.steps !== undefined) config.steps = intFlag("steps", values.steps, config.steps, 1);
 
   // --stop-after N: take N steps of the full schedule and save; --from continues it later
@@ -78,7 +89,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     }
     const held = await run.heldoutAccuracy();
     const summary: RunSummary = {
-      command: `r1-lab train pretrain --preset ${preset} --seed ${seed} --backend ${kind} --out ${out}${values.steps ? ` --steps ${config.steps}` : ""}${values.from ? ` --from ${values.from}` : ""}`,
+      command: `r1-lab train pretrain --preset ${preset} --seed ${seed} --backend ${kind} --out ${out}${values.steps ? ` --steps ${config.steps}` : ""}${values.from ? ` --from ${values.from}` : ""}${arch === "student" ? " --arch student" : ""}`,
       stage: "pretrain", preset, seed, backend: backend.name, adapter,
       wall_s: (Date.now() - started) / 1000,
       params: run.model.parameterCount(),
