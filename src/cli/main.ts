@@ -3,6 +3,7 @@ import { UsageError } from "./args.js";
 import { bench } from "./bench.js";
 import { evalCommand } from "./eval.js";
 import { info } from "./info.js";
+import { pipeline } from "./pipeline.js";
 import { sample } from "./sample.js";
 import { sampleTraces } from "./sample-traces.js";
 import { train } from "./train.js";
@@ -16,6 +17,9 @@ commands:
             distill (--from a student base --data a sample-traces dataset [--teacher DIR --kd-alpha A])
   sample-traces  rejection sampling: a teacher's correct, well-formed replies to training prompts,
             a dataset for distillation: sample-traces --from runs/grpo --preset ci --out runs/traces
+  pipeline  the whole recipe, resumable, with a report card: pipeline --preset ci --out runs/r1
+            (pretrain → SFT → GRPO → rejection sampling → a student distilled, and the same
+            student by its own SFT + GRPO → held-out comparison; report.md, report.json)
   eval      score a model per level, with and without thinking: eval --from DIR --levels 1-5 --k 1,4,16 --json
   sample    continue a prompt with a trained model: sample --from runs/pre --prompt "47+38="
   bench     R1 Lab vs TensorFlow.js and jax-js on this adapter: bench --quick --json out.json
@@ -27,7 +31,7 @@ common flags: --preset <ci|default> --seed N --out DIR --from CHECKPOINT --backe
   TypeScript kernels they are tested against (several times slower), to compare.`;
 
 type Command = (argv: string[], print: (s: string) => void) => Promise<number>;
-const COMMANDS: Record<string, Command> = { info, train, eval: evalCommand, sample, "sample-traces": sampleTraces, bench };
+const COMMANDS: Record<string, Command> = { info, train, eval: evalCommand, sample, "sample-traces": sampleTraces, pipeline, bench };
 
 export async function main(argv: string[], print: (s: string) => void = (s) => console.log(s)): Promise<number> {
   const [name, ...rest] = argv;

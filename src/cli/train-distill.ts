@@ -66,6 +66,9 @@ export async function trainDistill(argv: string[], print: (s: string) => void): 
     await writeFile(join(out, "metrics.jsonl"), "");
     process.stderr.write(`distilling into a ${run.student.parameterCount()}-parameter student: ${run.train.length} teacher traces` +
       (run.dropped ? ` (${run.dropped} too long for its context left out)` : "") + (config.kdAlpha > 0 ? `, token-level KD α=${config.kdAlpha} T=${config.kdTemperature}` : ", sequence-level") + "\n");
+    if (run.train.length === 0) {
+      process.stderr.write(`warning: no trace to learn from (${traces.length} in ${data}, none fitting the student's context): the student stays its base model\n`);
+    }
     const progress = new Progress(config.steps, `distill (${presetName}, ${backend.name})`);
     let last: DistillRecord | null = null;
     let heldout: number | undefined;
@@ -102,6 +105,7 @@ export async function trainDistill(argv: string[], print: (s: string) => void): 
       },
       base: from, data, data_command: dataSummary.command, teacher: values.teacher ?? dataSummary.teacher ?? null,
       mode: config.kdAlpha > 0 ? "token-level" : "sequence-level",
+      ...(run.train.length === 0 ? { note: "no trace to learn from: the student is its base model, untrained" } : {}),
       eval: preset.eval,
       config,
     };

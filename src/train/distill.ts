@@ -88,7 +88,6 @@ export class DistillRun {
     const examples = traces.map(exampleFromTrace);
     this.train = examples.filter((x) => x.ids.length <= studentConfig.maxSeqLen);
     this.dropped = examples.length - this.train.length;
-    if (this.train.length === 0) throw new Error(`distill: none of the ${traces.length} traces fits the student's context (${studentConfig.maxSeqLen} tokens)`);
     if (config.kdAlpha > 0 && !teacher) throw new Error("distill: token-level KD (kdAlpha > 0) needs the teacher's weights");
     if (teacher && teacher.config.vocabSize !== studentConfig.vocabSize) throw new Error("distill: teacher and student must share the vocabulary");
     this.student = new GPT(engine, studentConfig, seed);
@@ -105,8 +104,9 @@ export class DistillRun {
     }
   }
 
+  /** finished; at once when there is nothing to learn from (a teacher that kept no trace) */
   get done(): boolean {
-    return this.step >= this.config.steps;
+    return this.train.length === 0 || this.step >= this.config.steps;
   }
 
   lrAt(step: number): number {
