@@ -9,12 +9,14 @@ import { spiralsJob } from "./jobs/engine-spirals.js";
 import { pretrainJob } from "./jobs/pretrain.js";
 import { sftJob } from "./jobs/sft.js";
 import { grpoJob } from "./jobs/grpo.js";
+import { distillJob } from "./jobs/distill.js";
 
 export const JOBS: Readonly<Record<string, JobDef>> = {
   [spiralsJob.name]: spiralsJob,
   [pretrainJob.name]: pretrainJob,
   [sftJob.name]: sftJob,
   [grpoJob.name]: grpoJob,
+  [distillJob.name]: distillJob,
 };
 
 export function getJob(name: string): JobDef {
