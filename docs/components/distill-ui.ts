@@ -3,7 +3,7 @@
 // (R1's Table 6 in miniature), and the report card of the recorded pipeline, with bar
 // charts. Everything shown is read from data/ files made by the CLI; nothing here trains.
 import type { AnswersView } from "../lib/harness/jobs/distill.js";
-import { VERDICTS, type Verdict } from "../lib/train/rejection.js";
+import { VERDICTS, stepProblems, type Verdict } from "../lib/train/rejection.js";
 import { si, type PipelineReport } from "../lib/train/report.js";
 import { h } from "../lib/viz/dom.js";
 
@@ -94,6 +94,16 @@ export function acceptanceBars(acceptance: Record<string, LevelAcceptance>): HTM
   return root;
 }
 
+/** The acceptance bars with the command that made the samples (or why there are none). */
+export function acceptancePanel(data: TeacherData): HTMLElement {
+  if (data.missing || !data.summary) return h("p", "r1-note", "Not recorded in this build.");
+  const root = acceptanceBars(data.summary.acceptance);
+  const note = h("p", "r1-note", "Made by ");
+  note.append(h("code", undefined, data.summary.command), `: ${data.summary.metrics.traces} traces kept of ${data.summary.metrics.sampled} samples.`);
+  root.append(note);
+  return root;
+}
+
 /** The teacher's samples, filterable by level and verdict, each with its verdict. */
 export function samplesBrowser(data: TeacherData): HTMLElement {
   distillCss();
@@ -126,14 +136,18 @@ export function samplesBrowser(data: TeacherData): HTMLElement {
     const rows = samples.filter((s) => s.level === level && (verdict === "all" || s.verdict === verdict)).slice(0, 24);
     table.replaceChildren();
     const hr = h("tr");
-    for (const k of ["question", "right answer", "the teacher's reply", "tokens", "verdict"]) hr.append(h("th", undefined, k));
+    for (const k of ["question", "right answer", "the teacher's reply", "tokens", "verdict", "every step right?"]) hr.append(h("th", undefined, k));
     table.append(hr);
     for (const s of rows) {
       const tr = h("tr");
       tr.dataset.verdict = s.verdict;
       const v = h("td");
       v.append(badge(s.verdict));
-      tr.append(h("td", undefined, s.question), h("td", "num", s.answer), h("td", "reply", visible(s.completion)), h("td", "num", String(s.tokens)), v);
+      // the verifier reads only the answer; the trace checker reads the steps too
+      const problems = stepProblems(s);
+      tr.dataset.steps = problems.length ? "flawed" : "right";
+      const steps = h("td", "r1-note", problems.length ? `no: ${problems[0]}` : "yes");
+      tr.append(h("td", undefined, s.question), h("td", "num", s.answer), h("td", "reply", visible(s.completion)), h("td", "num", String(s.tokens)), v, steps);
       table.append(tr);
     }
     const a = data.summary!.acceptance[String(level)];

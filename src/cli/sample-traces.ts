@@ -15,7 +15,7 @@ import { Engine } from "../tensor/engine.js";
 import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { loadModelTensors } from "../train/checkpoint.js";
 import { PRESET_NAMES, rejectionPreset } from "../train/presets.js";
-import { rejectionSample, sampledTokens } from "../train/rejection.js";
+import { rejectionSample, sampledTokens, stepProblems } from "../train/rejection.js";
 import { COMMON_OPTIONS, UsageError, choiceFlag, intFlag, parse } from "./args.js";
 import { Progress } from "./progress.js";
 
@@ -73,6 +73,8 @@ export async function sampleTraces(argv: string[], print: (s: string) => void): 
       params: teacher.parameterCount(),
       metrics: {
         traces: result.kept.length,
+        /** kept (the answer is right) although a worked step is wrong */
+        kept_with_flawed_steps: result.kept.filter((t) => stepProblems(t).length > 0).length,
         sampled: acc.all!.sampled,
         acceptance_rate: acc.all!.acceptance_rate,
         ...Object.fromEntries(config.levels.map((l) => [`acceptance_rate_L${l}`, acc[String(l)]!.acceptance_rate])),

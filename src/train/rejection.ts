@@ -20,7 +20,7 @@
 import type { GPT } from "../nn/gpt.js";
 import { generate } from "../sample/generate.js";
 import { styledPromptIds } from "../eval/styled.js";
-import { CHAT, SPECIAL_TOKENS, decode, deriveSeed, generateProblems, type Problem, type Trace } from "../tasks/index.js";
+import { CHAT, SPECIAL_TOKENS, checkTrace, decode, deriveSeed, generateProblems, type Problem, type Trace } from "../tasks/index.js";
 import { ruleReward } from "../tasks/rewards.js";
 
 export interface RejectionConfig {
@@ -162,6 +162,15 @@ export async function rejectionSample(teacher: GPT, c: RejectionConfig, onProgre
     onProgress?.(flat.length, requests.length);
   }
   return filterSamples(problems, problems.map((_, i) => flat.slice(i * n, (i + 1) * n)), c);
+}
+
+/**
+ * The verifier reads only the answer: a kept trace may still have a wrong step that a
+ * later step happened to undo ("98-30=78, 78+93=161" for 98-30+93). The problems the
+ * cold-start trace checker finds in its worked steps (empty: every step right).
+ */
+export function stepProblems(t: Pick<Trace, "question" | "completion">): string[] {
+  return checkTrace(t.question, t.completion, "steps");
 }
 
 /**

@@ -8,7 +8,7 @@ import { GPT, type GPTConfig } from "../../src/nn/gpt.js";
 import { CpuBackend } from "../../src/cpu/index.js";
 import { Engine } from "../../src/tensor/engine.js";
 import { loadModelTensors } from "../../src/train/checkpoint.js";
-import { filterSamples, rejectionProblems, rejectionSample, type RejectionConfig } from "../../src/train/rejection.js";
+import { filterSamples, rejectionProblems, rejectionSample, stepProblems, type RejectionConfig } from "../../src/train/rejection.js";
 import { exampleFromTrace } from "../../src/train/sft-data.js";
 import { decode, encode, isWellFormatted, problemFromQuestion, verify } from "../../src/tasks/index.js";
 
@@ -37,6 +37,12 @@ test("crafted replies: each gets the verdict of the first rule it fails; only 'k
     assert.equal(t.question, "37+48-19");
     assert.ok(!t.completion.includes("<eos>"));
   }
+  // the verifier reads the answer only: a trace with a wrong step that a later step undid is kept
+  const lucky = filterSamples([problemFromQuestion("98-30+93")], [[{ text: "<think>98-30=78\n78+93=161</think>\n<answer>161</answer>", tokens: 26 }]], { maxCompletionTokens: 0, dedupe: true });
+  assert.equal(lucky.samples[0]!.verdict, "kept");
+  assert.ok(stepProblems(lucky.kept[0]!).includes('line 1 "98-30=78" has a wrong result'), String(stepProblems(lucky.kept[0]!)));
+  assert.ok(stepProblems(lucky.kept[0]!).length > 0);
+  assert.deepEqual(stepProblems(r.kept[0]!), [], "a right trace has no step problems");
   const a = r.acceptance["1"] ?? r.acceptance[String(p.level)]!;
   assert.equal(a.sampled, 9);
   assert.equal(a.kept, 2);
