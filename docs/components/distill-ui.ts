@@ -19,6 +19,8 @@ const CSS = `
 .r1-distill .bars { display: grid; grid-template-columns: max-content 1fr max-content; gap: 4px 10px; align-items: center; font-size: 13px; margin: 6px 0 14px; }
 .r1-distill .bar { height: 14px; border-radius: 2px; background: var(--r1-accent, #4269d0); min-width: 1px; }
 .r1-distill .bar.teacher { background: #6c757d; } .r1-distill .bar.distilled { background: #2f9e44; } .r1-distill .bar.rl { background: #d9480f; }
+.r1-report-card table { display: block; overflow-x: auto; }
+.r1-report-card td.r1-note { min-width: 220px; }
 .r1-distill .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 16px; }
 .r1-distill .legend span { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin: 0 4px 0 10px; vertical-align: middle; }
 `;
@@ -245,7 +247,9 @@ export function table6Panel(results: DistillResults): HTMLElement {
       track.append(bar);
       bars.append(h("span", undefined, label), track, h("span", "r1-note", `${pct(acc)}${flops ? ` · ${flops}` : ""}`));
     }
-    block.append(bars, h("p", "r1-note", `held-out accuracy, greedy, levels ${levelsOf(m).join("–")}; the bars' length is the accuracy. Made by `), h("code", undefined, r.command));
+    const note = h("p", "r1-note", `Held-out accuracy, greedy, levels ${levelsOf(m).join("–")}; a bar's length is the accuracy. Made by `);
+    note.append(h("code", undefined, r.command));
+    block.append(bars, note);
     root.append(block);
   }
   return root;

@@ -40,12 +40,12 @@ describe("distillation lesson", () => {
         const shown = await t6.locator(`[data-run='${run.name}'] .bar.distilled`).getAttribute("data-accuracy");
         assert.equal(Number(shown), run.metrics.student_distilled_heldout_accuracy, `${run.name}: the chart shows the recorded number`);
       }
+      await t6.screenshot({ path: join(SHOTS, "distill-table6.png") });
       const card = page.locator(".r1-report-card[data-recorded=yes]");
       await card.waitFor({ timeout: 10_000 });
       assert.equal(await card.getAttribute("data-stages"), "9");
       assert.equal(await card.locator("tr[data-stage]").count(), 9);
-      await card.scrollIntoViewIfNeeded();
-      await screenshot(page, "distill-report-card");
+      await card.screenshot({ path: join(SHOTS, "distill-report-card.png") });
 
       await h.locator("select[name=preset]").selectOption("ci");
       await h.locator("button[data-action=run]").click();
@@ -54,7 +54,7 @@ describe("distillation lesson", () => {
       assert.equal(await h.getAttribute("data-records"), "3");
       const live = page.locator(".r1-distill-answers[data-step='3']");
       await live.waitFor({ timeout: 30_000 });
-      await live.scrollIntoViewIfNeeded();
+      await live.screenshot({ path: join(SHOTS, "distill-answers.png") });
       await screenshot(page, "distill-ci-run");
       assert.deepEqual(problems, []);
     } finally {
