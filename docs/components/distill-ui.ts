@@ -247,7 +247,7 @@ export function table6Panel(results: DistillResults): HTMLElement {
       track.append(bar);
       bars.append(h("span", undefined, label), track, h("span", "r1-note", `${pct(acc)}${flops ? ` · ${flops}` : ""}`));
     }
-    const note = h("p", "r1-note", `Held-out accuracy, greedy, levels ${levelsOf(m).join("–")}; a bar's length is the accuracy. Made by `);
+    const note = h("p", "r1-note", `Held-out accuracy, greedy, levels ${levelsOf(m)[0]}–${levelsOf(m).at(-1)}; a bar's length is the accuracy. Made by `);
     note.append(h("code", undefined, r.command));
     block.append(bars, note);
     root.append(block);
