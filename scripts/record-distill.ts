@@ -50,7 +50,7 @@ const runs = args.map((pair) => {
   return {
     name, command: report.command, wall_s: Math.round(report.totals.wall_s * 10) / 10,
     teacher_params: params("grpo"), student_params: params("distill"),
-    metrics: { ...report.table6, ...Object.fromEntries(Object.entries(rs.metrics).filter(([k]) => k.startsWith("acceptance_rate_L"))), traces: rs.metrics.traces! },
+    metrics: { ...report.table6, ...Object.fromEntries(Object.entries(rs.metrics).filter(([k]) => k.startsWith("acceptance_rate_L"))), traces: rs.metrics.traces!, kept_with_flawed_steps: rs.metrics.kept_with_flawed_steps! },
     stages: report.stages.map((s) => ({ stage: s.stage, command: s.command, wall_s: s.wall_s, tokens: s.tokens, flops: s.flops, given: s.given })),
   };
 });
