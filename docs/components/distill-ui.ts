@@ -274,7 +274,7 @@ export function distillFindings(results: DistillResults, name = "default"): HTML
   const rl = m.student_rl_heldout_accuracy!;
   root.append(
     h("li", undefined, `The teacher (${si(r.teacher_params)} parameters) answers ${pct(m.teacher_heldout_accuracy)} of the held-out problems; sampling at temperature 1, ${pct(m.acceptance_rate)} of its samples passed the verifier, and ${m.traces} distinct traces were kept` +
-      (typeof m.kept_with_flawed_steps === "number" ? `, ${m.kept_with_flawed_steps} of them with a wrong step that a later step undid.` : ".")),
+      (typeof m.kept_with_flawed_steps === "number" ? `, ${m.kept_with_flawed_steps} of them with a fault in their worked steps (the answer right all the same).` : ".")),
     h("li", undefined, `The ${si(r.student_params)}-parameter student distilled from those traces: ${pct(d)}. The same student by its own cold start and GRPO: ${pct(rl)}. ` +
       (d > rl ? "Distillation wins here, as in R1's Table 6." : d < rl ? "RL wins here, unlike R1's Table 6." : "A tie.")),
     h("li", undefined, `Training compute: ${si(m.student_distilled_flops!)} FLOPs for the distillation, ${si(m.student_rl_flops!)} for the cold start + GRPO (sampling included); ` +
