@@ -49,6 +49,9 @@ test("the claims quote the recorded numbers", () => {
   for (const k of ["teacher_heldout_accuracy", "student_distilled_heldout_accuracy", "student_rl_heldout_accuracy", "acceptance_rate"]) {
     assert.ok(claims.includes(pct(d[k]!)), `${k} ${pct(d[k]!)} is quoted`);
   }
+  // the verdict follows the numbers, whichever way they came out
+  if (d.student_distilled_heldout_accuracy! > d.student_rl_heldout_accuracy!) assert.match(claims, /distillation beats RL/);
+  else assert.match(claims, /does not reproduce R1's finding/);
 });
 
 test("the shipped report card and teacher traces are the default run's", () => {
