@@ -7,6 +7,7 @@
 //   student-pretrain → distill          a smaller student, distilled (R1-Distill)
 //   student-sft → student-grpo          the same student by its own cold start and RL
 //   compare                             teacher and both students on the same held-out problems
+// --student student-large distils into (and trains by RL) the larger student of src/train/presets.ts.
 // --teacher DIR starts from an existing teacher (e.g. the shipped data/checkpoints/grpo-default):
 // its three stages are not run; the report card reads their records, following each run's
 // "base" back to its pretraining.
@@ -29,7 +30,7 @@ import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { loadModelTensors } from "../train/checkpoint.js";
 import { batchesCost, grpoCost, meanPromptTokens, pretrainCost, type GrpoStepCounts, type StageCost } from "../train/flops.js";
 import type { GrpoConfig } from "../train/grpo.js";
-import { distillPreset, PRESET_NAMES, type PretrainConfig } from "../train/presets.js";
+import { distillPreset, PRESET_NAMES, STUDENT_ARCHS, type PretrainConfig, type StudentArch } from "../train/presets.js";
 import {
   DEEPSEEK_SCALE, PIPELINE_STAGES, STAGE_ROLE, STAGE_TITLE, energyOf, reportMarkdown, totalsOf,
   type MachineCost, type PipelineReport, type PipelineStage, type StageReport, type Table6,
@@ -42,14 +43,14 @@ import { train } from "./train.js";
 type Command = (argv: string[], print: (s: string) => void) => Promise<number>;
 
 /** Each stage's command: the directory it writes, and the r1-lab arguments that run it. */
-export function stageArgs(stage: Exclude<PipelineStage, "compare">, out: string, common: string[], teacher = join(out, "grpo")): { run: Command; argv: string[] } {
+export function stageArgs(stage: Exclude<PipelineStage, "compare">, out: string, common: string[], teacher = join(out, "grpo"), student: StudentArch = "student"): { run: Command; argv: string[] } {
   const d = (s: string) => join(out, s);
   switch (stage) {
     case "pretrain": return { run: train, argv: ["pretrain", ...common, "--out", d("pretrain")] };
     case "sft": return { run: train, argv: ["sft", "--from", d("pretrain"), ...common, "--out", d("sft")] };
     case "grpo": return { run: train, argv: ["grpo", "--from", d("sft"), ...common, "--out", d("grpo")] };
     case "rejection": return { run: sampleTraces, argv: ["--from", teacher, ...common, "--out", d("rejection")] };
-    case "student-pretrain": return { run: train, argv: ["pretrain", "--arch", "student", ...common, "--out", d("student-pretrain")] };
+    case "student-pretrain": return { run: train, argv: ["pretrain", "--arch", student, ...common, "--out", d("student-pretrain")] };
     case "distill": return { run: train, argv: ["distill", "--from", d("student-pretrain"), "--data", d("rejection"), ...common, "--out", d("distill")] };
     case "student-sft": return { run: train, argv: ["sft", "--from", d("student-pretrain"), ...common, "--out", d("student-sft")] };
     case "student-grpo": return { run: train, argv: ["grpo", "--from", d("student-sft"), ...common, "--out", d("student-grpo")] };
@@ -58,7 +59,7 @@ export function stageArgs(stage: Exclude<PipelineStage, "compare">, out: string,
 
 export async function pipeline(argv: string[], print: (s: string) => void): Promise<number> {
   const { values, positionals } = parse(argv, {
-    ...COMMON_OPTIONS, until: { type: "string" }, teacher: { type: "string" }, watts: { type: "string" }, "usd-per-kwh": { type: "string" },
+    ...COMMON_OPTIONS, until: { type: "string" }, teacher: { type: "string" }, student: { type: "string" }, watts: { type: "string" }, "usd-per-kwh": { type: "string" },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const out = values.out;
@@ -73,8 +74,9 @@ export async function pipeline(argv: string[], print: (s: string) => void): Prom
   };
   const common = ["--preset", preset, "--seed", String(seed), "--backend", backend];
   const teacher = values.teacher ?? join(out, "grpo");
+  const student = choiceFlag("student", values.student, STUDENT_ARCHS, "student");
   const given = values.teacher ? await teacherLineage(values.teacher) : null;
-  const command = `r1-lab pipeline --preset ${preset} --seed ${seed} --backend ${backend}${values.teacher ? ` --teacher ${values.teacher}` : ""} --out ${out}` +
+  const command = `r1-lab pipeline --preset ${preset} --seed ${seed} --backend ${backend}${values.teacher ? ` --teacher ${values.teacher}` : ""}${values.student ? ` --student ${student}` : ""} --out ${out}` +
     (values.until ? ` --until ${until}` : "") + (values.watts ? ` --watts ${machine.watts}` : "") + (values["usd-per-kwh"] ? ` --usd-per-kwh ${machine.usd_per_kwh}` : "");
   await mkdir(out, { recursive: true });
 
@@ -92,7 +94,7 @@ export async function pipeline(argv: string[], print: (s: string) => void): Prom
     else if (resumed) print(`${stage}: finished already (${dir}/summary.json), not run again`);
     else {
       print(`${stage}: running`);
-      const code = stage === "compare" ? await compare(out, teacher, preset, seed, backend) : await runStage(stage, out, common, teacher, print);
+      const code = stage === "compare" ? await compare(out, teacher, preset, seed, backend) : await runStage(stage, out, common, teacher, student, print);
       if (code !== 0) {
         print(`${stage}: failed (exit ${code}); run the same command again to resume from this stage`);
         await write(false);
@@ -129,8 +131,8 @@ async function teacherLineage(teacher: string): Promise<Partial<Record<PipelineS
   return dirs;
 }
 
-async function runStage(stage: Exclude<PipelineStage, "compare">, out: string, common: string[], teacher: string, print: (s: string) => void): Promise<number> {
-  const { run, argv } = stageArgs(stage, out, common, teacher);
+async function runStage(stage: Exclude<PipelineStage, "compare">, out: string, common: string[], teacher: string, student: StudentArch, print: (s: string) => void): Promise<number> {
+  const { run, argv } = stageArgs(stage, out, common, teacher, student);
   return run(argv, (s) => print(`  ${s}`));
 }
 

@@ -8,7 +8,7 @@ import type { RunSummary } from "../io/run-record.js";
 import { Engine } from "../tensor/engine.js";
 import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { PretrainRun, type ResumeState } from "../train/pretrain.js";
-import { pretrainPreset, PRESET_NAMES, STUDENT_MODELS } from "../train/presets.js";
+import { pretrainPreset, PRESET_NAMES, STUDENT_ARCHS, studentModel } from "../train/presets.js";
 import { UsageError, COMMON_OPTIONS, parse, intFlag, choiceFlag } from "./args.js";
 import { Progress } from "./progress.js";
 import { trainDistill } from "./train-distill.js";
@@ -41,8 +41,8 @@ export async function train(argv: string[], print: (s: string) => void): Promise
   if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
   const config = pretrainPreset(preset);
   // --arch student: the preset's smaller student for distillation (STUDENT_MODELS), pretrained like the teacher
-  const arch = choiceFlag("arch", values.arch, ["preset", "student"] as const, "preset");
-  if (arch === "student") config.model = structuredClone(STUDENT_MODELS[preset]);
+  const arch = choiceFlag("arch", values.arch, ["preset", ...STUDENT_ARCHS] as const, "preset");
+  if (arch !== "preset") config.model = studentModel(arch, preset);
   if (values.steps !== undefined) config.steps = intFlag("steps", values.steps, config.steps, 1);
 
   // --stop-after N: take N steps of the full schedule and save; --from continues it later
@@ -89,7 +89,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     }
     const held = await run.heldoutAccuracy();
     const summary: RunSummary = {
-      command: `r1-lab train pretrain --preset ${preset} --seed ${seed} --backend ${kind} --out ${out}${values.steps ? ` --steps ${config.steps}` : ""}${values.from ? ` --from ${values.from}` : ""}${arch === "student" ? " --arch student" : ""}`,
+      command: `r1-lab train pretrain --preset ${preset} --seed ${seed} --backend ${kind} --out ${out}${values.steps ? ` --steps ${config.steps}` : ""}${values.from ? ` --from ${values.from}` : ""}${arch !== "preset" ? ` --arch ${arch}` : ""}`,
       stage: "pretrain", preset, seed, backend: backend.name, adapter,
       wall_s: (Date.now() - started) / 1000,
       params: run.model.parameterCount(),

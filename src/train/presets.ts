@@ -150,6 +150,24 @@ export const STUDENT_MODELS: Record<PresetName, GPTConfig> = {
   default: { vocabSize, dModel: 48, nLayers: 2, nHeads: 4, nKvHeads: 2, dFF: 128, maxSeqLen: 128, ropeTheta: 10000, tiedHead: true, normEps: 1e-5 },
 };
 
+/**
+ * A larger student, for the same comparison where the student can learn more: the
+ * teacher's depth (3 layers) at the student's width (48), 81,216 parameters (60% of
+ * the teacher's) at default; at ci, 2 layers of width 24 (15,216). (r1-lab train pretrain --arch
+ * student-large; r1-lab pipeline --student student-large)
+ */
+export const LARGE_STUDENT_MODELS: Record<PresetName, GPTConfig> = {
+  ci: { vocabSize, dModel: 24, nLayers: 2, nHeads: 2, nKvHeads: 1, dFF: 64, maxSeqLen: 64, ropeTheta: 10000, tiedHead: true, normEps: 1e-5 },
+  default: { vocabSize, dModel: 48, nLayers: 3, nHeads: 4, nKvHeads: 2, dFF: 128, maxSeqLen: 128, ropeTheta: 10000, tiedHead: true, normEps: 1e-5 },
+};
+
+export const STUDENT_ARCHS = ["student", "student-large"] as const;
+export type StudentArch = (typeof STUDENT_ARCHS)[number];
+
+export function studentModel(arch: StudentArch, preset: PresetName): GPTConfig {
+  return structuredClone(arch === "student" ? STUDENT_MODELS[preset] : LARGE_STUDENT_MODELS[preset]);
+}
+
 /** Distillation: the student's SFT on the kept traces (and optionally the teacher's logits), and its evaluation. */
 export interface DistillPreset {
   distill: DistillConfig;
