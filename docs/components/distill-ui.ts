@@ -19,6 +19,9 @@ const CSS = `
 .r1-distill .bars { display: grid; grid-template-columns: max-content 1fr max-content; gap: 4px 10px; align-items: center; font-size: 13px; margin: 6px 0 14px; }
 .r1-distill .bar { height: 14px; border-radius: 2px; background: var(--r1-accent, #4269d0); min-width: 1px; }
 .r1-distill .bar.teacher { background: #6c757d; } .r1-distill .bar.distilled { background: #2f9e44; } .r1-distill .bar.rl { background: #d9480f; }
+.r1-distill-samples table { display: block; overflow-x: auto; }
+.r1-distill-samples td.q { white-space: nowrap; font-family: var(--monospace, monospace); font-size: 12px; }
+.r1-distill-samples td.steps { min-width: 180px; }
 .r1-report-card table { display: block; overflow-x: auto; }
 .r1-report-card td.r1-note { min-width: 220px; }
 .r1-distill .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 16px; }
@@ -138,7 +141,7 @@ export function samplesBrowser(data: TeacherData): HTMLElement {
     const rows = samples.filter((s) => s.level === level && (verdict === "all" || s.verdict === verdict)).slice(0, 24);
     table.replaceChildren();
     const hr = h("tr");
-    for (const k of ["question", "right answer", "the teacher's reply", "tokens", "verdict", "every step right?"]) hr.append(h("th", undefined, k));
+    for (const k of ["question", "right answer", "the teacher's reply", "tokens", "verdict", "every step right? (right answers)"]) hr.append(h("th", undefined, k));
     table.append(hr);
     for (const s of rows) {
       const tr = h("tr");
@@ -146,10 +149,12 @@ export function samplesBrowser(data: TeacherData): HTMLElement {
       const v = h("td");
       v.append(badge(s.verdict));
       // the verifier reads only the answer; the trace checker reads the steps too
-      const problems = stepProblems(s);
-      tr.dataset.steps = problems.length ? "flawed" : "right";
-      const steps = h("td", "r1-note", problems.length ? `no: ${problems[0]}` : "yes");
-      tr.append(h("td", undefined, s.question), h("td", "num", s.answer), h("td", "reply", visible(s.completion)), h("td", "num", String(s.tokens)), v, steps);
+      // (asked of right answers only: a wrong one has a wrong step by definition)
+      const right = s.verdict !== "wrong" && s.verdict !== "malformed";
+      const problems = right ? stepProblems(s) : [];
+      if (right) tr.dataset.steps = problems.length ? "flawed" : "right";
+      const steps = h("td", "r1-note steps", !right ? "—" : problems.length ? `no: ${problems[0]}` : "yes");
+      tr.append(h("td", "q", s.question), h("td", "num", s.answer), h("td", "reply", visible(s.completion)), h("td", "num", String(s.tokens)), v, steps);
       table.append(tr);
     }
     const a = data.summary!.acceptance[String(level)];
