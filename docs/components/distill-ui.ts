@@ -277,11 +277,12 @@ export function distillFindings(results: DistillResults, name = "default"): HTML
   const m = r.metrics;
   const d = m.student_distilled_heldout_accuracy!;
   const rl = m.student_rl_heldout_accuracy!;
-  root.append(
+  if (name === "default") root.append(
     h("li", undefined, `The teacher (${si(r.teacher_params)} parameters) answers ${pct(m.teacher_heldout_accuracy)} of the held-out problems; sampling at temperature 1, ${pct(m.acceptance_rate)} of its samples passed the verifier, and ${m.traces} distinct traces were kept` +
-      (typeof m.kept_with_flawed_steps === "number" ? `, ${m.kept_with_flawed_steps} of them with a fault in their worked steps (the answer right all the same).` : ".")),
-    h("li", undefined, `The ${si(r.student_params)}-parameter student distilled from those traces: ${pct(d)}. The same student by its own cold start and GRPO: ${pct(rl)}. ` +
-      (d > rl ? "Distillation wins here, as in R1's Table 6." : d < rl ? "RL wins here, unlike R1's Table 6." : "A tie.")),
+      (typeof m.kept_with_flawed_steps === "number" ? `, ${m.kept_with_flawed_steps} of them with a fault in their worked steps (the answer right all the same).` : ".")));
+  root.append(
+    h("li", undefined, `The ${si(r.student_params)}-parameter student (run "${name}") distilled from those traces: ${pct(d)}. The same student by its own cold start and GRPO: ${pct(rl)}. ` +
+      (d === rl ? "A tie." : `${d > rl ? "Distillation" : "RL"} is ahead by ${Math.abs(100 * (d - rl)).toFixed(1)} points${d > rl ? ", as in R1's Table 6" : ", unlike R1's Table 6"}; the recorded claims say whether that is more than noise.`)),
     h("li", undefined, `Training compute: ${si(m.student_distilled_flops!)} FLOPs for the distillation, ${si(m.student_rl_flops!)} for the cold start + GRPO (sampling included); ` +
       `the teacher spent ${si(m.teacher_sampling_flops!)} FLOPs writing the samples.`),
   );

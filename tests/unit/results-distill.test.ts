@@ -26,12 +26,14 @@ const TABLE6 = ["teacher_heldout_accuracy", "student_distilled_heldout_accuracy"
   "student_distilled_flops", "student_rl_flops", "student_base_flops", "teacher_sampling_flops"];
 
 test("each recorded pipeline carries Table 6 and its stages; the students' FLOPs are their stages' sums", () => {
-  for (const name of ["ci", "default"]) {
+  const large = results.runs.some((r) => r.name === "default-large");
+  for (const name of ["ci", "default", ...(large ? ["default-large"] : [])]) {
     const r = run(name);
-    assert.match(r.command, new RegExp(`^r1-lab pipeline --preset ${name} --seed 1 --backend cpu --teacher data/checkpoints/grpo-default --out `));
+    const preset = name.split("-")[0];
+    assert.match(r.command, new RegExp(`^r1-lab pipeline --preset ${preset} --seed 1 --backend cpu --teacher data/checkpoints/grpo-default ${name === "default-large" ? "--student student-large " : ""}--out `));
     for (const k of TABLE6) assert.equal(typeof r.metrics[k], "number", `${name}: ${k}`);
     assert.equal(r.teacher_params, 135936);
-    assert.equal(r.student_params, name === "ci" ? 7840 : 55776);
+    assert.equal(r.student_params, { ci: 7840, default: 55776, "default-large": 81216 }[name]);
     assert.deepEqual(r.stages.map((s) => s.stage), ["pretrain", "sft", "grpo", "rejection", "student-pretrain", "distill", "student-sft", "student-grpo", "compare"]);
     assert.deepEqual(r.stages.map((s) => s.given), [true, true, true, false, false, false, false, false, false]);
     const flops = (s: string) => r.stages.find((x) => x.stage === s)!.flops;
