@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verify } from "../../src/tasks/index.js";
-import { STUDENT_MODELS } from "../../src/train/presets.js";
+import { LARGE_STUDENT_MODELS, STUDENT_MODELS } from "../../src/train/presets.js";
 import { cli } from "./helpers/cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "r1lab-distill-"));
@@ -91,4 +91,13 @@ test("bad distill flags exit non-zero with one line", async () => {
     assert.notEqual(r.code, 0, args.join(" "));
     assert.equal(r.stderr.trim().split("\n").length, 1, `${args.join(" ")}: ${r.stderr}`);
   }
+});
+
+test("train pretrain --arch student-large: the larger student of the preset", async () => {
+  const out = join(dir, "large");
+  const r = await cli(["train", "pretrain", "--preset", "ci", "--arch", "student-large", "--backend", "cpu", "--steps", "2", "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(json(join(out, "config.json")).model, LARGE_STUDENT_MODELS.ci);
+  assert.equal(json(join(out, "summary.json")).params, 15216);
+  assert.match(json(join(out, "summary.json")).command, / --arch student-large$/);
 });
