@@ -17,6 +17,8 @@ const CSS = `
 .r1-distill .stack span { display: block; height: 100%; }
 .r1-distill .controls { display: flex; gap: 12px; flex-wrap: wrap; align-items: center; margin: 6px 0; font-size: 13px; }
 .r1-distill .bars { display: grid; grid-template-columns: max-content 1fr max-content; gap: 4px 10px; align-items: center; font-size: 13px; margin: 6px 0 14px; }
+@media (max-width: 640px) { .r1-distill .bars { grid-template-columns: minmax(0, 1fr); } }
+.r1-distill .bars > span { overflow-wrap: anywhere; }
 .r1-distill .bar { height: 14px; border-radius: 2px; background: var(--r1-accent, #4269d0); min-width: 1px; }
 .r1-distill .bar.teacher { background: #6c757d; } .r1-distill .bar.distilled { background: #2f9e44; } .r1-distill .bar.rl { background: #d9480f; }
 .r1-distill-samples table { display: block; overflow-x: auto; }
