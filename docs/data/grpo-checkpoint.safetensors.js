@@ -1,5 +1,6 @@
-// Data loader: the GRPO teacher's weights, data/checkpoints/grpo-default/model.safetensors
-// (for token-level KD on the distillation page); empty when absent.
+// Data loader: the shipped GRPO model's weights, data/checkpoints/grpo-default/model.safetensors,
+// copied as they are (about half a megabyte). Empty when the checkpoint is not there: the
+// job then says it is not part of this build.
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
