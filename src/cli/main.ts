@@ -3,7 +3,9 @@ import { UsageError } from "./args.js";
 import { bench } from "./bench.js";
 import { evalCommand } from "./eval.js";
 import { info } from "./info.js";
+import { pipeline } from "./pipeline.js";
 import { sample } from "./sample.js";
+import { sampleTraces } from "./sample-traces.js";
 import { train } from "./train.js";
 
 const USAGE = `usage: r1-lab <command> [flags]
@@ -11,9 +13,15 @@ const USAGE = `usage: r1-lab <command> [flags]
 commands:
   info      the WebGPU adapter, its features and limits (--json)
   train     train a stage and write its run record: train pretrain --preset ci --seed 1 --out runs/pre
-            stages: pretrain, sft (--from a base), grpo (--from an SFT run for R1, or a base for R1-Zero)
+            stages: pretrain, sft (--from a base), grpo (--from an SFT run for R1, or a base for R1-Zero),
+            distill (--from a student base --data a sample-traces dataset [--teacher DIR --kd-alpha A])
             pretrain only: --attention <mha|gqa|mqa|mla> (the presets' own is GQA), --measure-decode
             (times KV-cached decoding after training: metrics.decode_tokens_per_s)
+  sample-traces  rejection sampling: a teacher's correct, well-formed replies to training prompts,
+            a dataset for distillation: sample-traces --from runs/grpo --preset ci --out runs/traces
+  pipeline  the whole recipe, resumable, with a report card: pipeline --preset ci --out runs/r1
+            (pretrain → SFT → GRPO → rejection sampling → a student distilled, and the same
+            student by its own SFT + GRPO → held-out comparison; report.md, report.json)
   eval      score a model per level, with and without thinking: eval --from DIR --levels 1-5 --k 1,4,16 --json
   sample    continue a prompt with a trained model: sample --from runs/pre --prompt "47+38="
   bench     R1 Lab vs TensorFlow.js and jax-js on this adapter: bench --quick --json out.json
@@ -32,7 +40,7 @@ train pretrain flags: --steps N --stop-after N
   --dispatch D     dense (every expert on every token; the default) | sparse (each expert on its own tokens)`;
 
 type Command = (argv: string[], print: (s: string) => void) => Promise<number>;
-const COMMANDS: Record<string, Command> = { info, train, eval: evalCommand, sample, bench };
+const COMMANDS: Record<string, Command> = { info, train, eval: evalCommand, sample, "sample-traces": sampleTraces, pipeline, bench };
 
 export async function main(argv: string[], print: (s: string) => void = (s) => console.log(s)): Promise<number> {
   const [name, ...rest] = argv;

@@ -8,15 +8,16 @@ import type { RunSummary } from "../io/run-record.js";
 import { Engine } from "../tensor/engine.js";
 import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { PretrainRun, type ResumeState } from "../train/pretrain.js";
-import { ATTENTION_KINDS, BALANCE_CHOICES, moeVariant, pretrainPreset, withAttention, PRESET_NAMES } from "../train/presets.js";
+import { ATTENTION_KINDS, BALANCE_CHOICES, moeVariant, pretrainPreset, withAttention, PRESET_NAMES, STUDENT_ARCHS, studentModel } from "../train/presets.js";
 import { measureCacheSize, measureDecodeSpeed } from "../sample/decode-speed.js";
 import { UsageError, COMMON_OPTIONS, parse, intFlag, choiceFlag } from "./args.js";
 import { interruptedExit, runDirs, trimMetrics, watchInterrupt } from "./interrupt.js";
 import { Progress } from "./progress.js";
+import { trainDistill } from "./train-distill.js";
 import { trainGrpo } from "./train-grpo.js";
 import { trainSft } from "./train-sft.js";
 
-export const STAGES = ["pretrain", "sft", "grpo"] as const;
+export const STAGES = ["pretrain", "sft", "grpo", "distill"] as const;
 export const MLP_CHOICES = ["dense", "moe"] as const;
 /** summary.json's load_imbalance: the mean of the per-step max/mean load over this many last steps */
 export const IMBALANCE_WINDOW = 50;
@@ -28,6 +29,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     attention: { type: "string" }, "measure-decode": { type: "boolean" },
     mlp: { type: "string" }, balance: { type: "string" }, dispatch: { type: "string" },
     lr: { type: "string" }, curriculum: { type: "string" }, resume: { type: "string" },
+    data: { type: "string" }, teacher: { type: "string" }, "kd-alpha": { type: "string" }, "kd-temperature": { type: "string" }, arch: { type: "string" },
   });
   const stage = positionals[0];
   if (!stage) throw new UsageError(`which stage? (${STAGES.join(", ")})`);
@@ -35,7 +37,11 @@ export async function train(argv: string[], print: (s: string) => void): Promise
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   if (stage === "sft") return trainSft(argv, print);
   if (stage === "grpo") return trainGrpo(argv, print);
+  if (stage === "distill") return trainDistill(argv, print);
   for (const flag of ["style", "lr", "curriculum"] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is a flag of train grpo`);
+  for (const flag of ["data", "teacher", "kd-alpha", "kd-temperature"] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} is a flag of train distill`);
+  }
   const preset = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
   const seed = intFlag("seed", values.seed, 1);
   const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
@@ -51,6 +57,9 @@ export async function train(argv: string[], print: (s: string) => void): Promise
   if (mlp === "dense" && values.dispatch !== undefined) throw new UsageError("--dispatch needs --mlp moe");
   const dispatch = choiceFlag("dispatch", values.dispatch, ["dense", "sparse"] as const, "dense");
   if (config.model.mlp) config.model.mlp.dispatch = dispatch;
+  // --arch student: the preset's smaller student for distillation (STUDENT_MODELS), pretrained like the teacher
+  const arch = choiceFlag("arch", values.arch, ["preset", ...STUDENT_ARCHS] as const, "preset");
+  if (arch !== "preset") config.model = studentModel(arch, preset);
   if (values.steps !== undefined) config.steps = intFlag("steps", values.steps, config.steps, 1);
   // --attention mha|gqa|mqa|mla: the preset's model with that attention (the presets' own is GQA)
   const attention = values.attention === undefined ? undefined : choiceFlag("attention", values.attention, ATTENTION_KINDS, "gqa");
@@ -114,7 +123,7 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     const flops = run.model.flopsPerToken(config.seqLen);
     const flags = [
       values.steps ? ` --steps ${config.steps}` : "", attention ? ` --attention ${attention}` : "",
-      decode ? " --measure-decode" : "", from ? ` --from ${from}` : "",
+      decode ? " --measure-decode" : "", from ? ` --from ${from}` : "", arch !== "preset" ? ` --arch ${arch}` : "",
     ].join("");
     const summary: RunSummary = {
       command: `r1-lab train pretrain --preset ${preset}${moe} --seed ${seed} --backend ${kind} --out ${out}${flags}`,

@@ -12,6 +12,7 @@ import { sftJob } from "./jobs/sft.js";
 import { grpoJob } from "./jobs/grpo.js";
 import { testTimeJob } from "./jobs/test-time.js";
 import { moeJob } from "./jobs/moe.js";
+import { distillJob } from "./jobs/distill.js";
 
 export const JOBS: Readonly<Record<string, JobDef>> = {
   [spiralsJob.name]: spiralsJob,
@@ -21,6 +22,7 @@ export const JOBS: Readonly<Record<string, JobDef>> = {
   [testTimeJob.name]: testTimeJob,
   [mlaJob.name]: mlaJob,
   [moeJob.name]: moeJob,
+  [distillJob.name]: distillJob,
 };
 
 export function getJob(name: string): JobDef {

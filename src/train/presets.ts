@@ -6,6 +6,8 @@ import type { GPTConfig } from "../nn/gpt.js";
 import type { StyledEvalConfig } from "../eval/styled.js";
 import type { GrpoConfig } from "./grpo.js";
 import type { SftConfig } from "./sft.js";
+import type { DistillConfig } from "./distill.js";
+import type { RejectionConfig } from "./rejection.js";
 import type { OptimSettings } from "./step.js";
 import { vocabSize } from "../tasks/index.js";
 
@@ -171,4 +173,86 @@ export function withAttention(model: GPTConfig, kind: AttentionKind): GPTConfig 
     case "mla":
       return { ...plain, nKvHeads: model.nHeads, attention: { kind: "mla", dC: 2 * dH, dCq: 0, dR: dH / 2 } };
   }
+}
+
+/** Rejection sampling (R1's stage 3): how many prompts, replies per prompt, at what temperature. */
+export const REJECTION_PRESETS: Record<PresetName, RejectionConfig> = {
+  // levels 1–2: what a ci student's 64-token context holds
+  ci: {
+    levels: [1, 2], promptsPerLevel: 48, samplesPerPrompt: 4, temperature: 1, topP: 1, maxNewTokens: 60,
+    maxCompletionTokens: 0, dedupe: true, seed: 1, batchSize: 128,
+  },
+  // the GRPO teacher's own sampling settings (temperature 1), all five levels
+  default: {
+    levels: [1, 2, 3, 4, 5], promptsPerLevel: 300, samplesPerPrompt: 4, temperature: 1, topP: 1, maxNewTokens: 120,
+    maxCompletionTokens: 0, dedupe: true, seed: 1, batchSize: 128,
+  },
+};
+
+export function rejectionPreset(name: string): RejectionConfig {
+  if (!(PRESET_NAMES as readonly string[]).includes(name)) throw new Error(`unknown preset "${name}" (choose ${PRESET_NAMES.join(" or ")})`);
+  return structuredClone(REJECTION_PRESETS[name as PresetName]);
+}
+
+/**
+ * The students (r1-lab train pretrain --arch student): smaller than the teacher of the
+ * same preset in depth and width, with the same context, since the traces must fit it.
+ *   default  2 layers of width 48 instead of 3 of width 64: 55,776 parameters against
+ *            the teacher's 135,936 (41%), 43% of its FLOPs per token; 128 tokens of
+ *            context, as the level-5 traces take up to 103.
+ *   ci       2 layers of width 16 instead of 2 of width 32: 7,840 against 21,824 (36%);
+ *            64 tokens (levels 1–2).
+ * Fewer layers and a narrower width both shrink it; R1-Distill's students (1.5B–70B
+ * against R1's 671B) were smaller in both as well.
+ */
+export const STUDENT_MODELS: Record<PresetName, GPTConfig> = {
+  ci: { vocabSize, dModel: 16, nLayers: 2, nHeads: 2, nKvHeads: 1, dFF: 48, maxSeqLen: 64, ropeTheta: 10000, tiedHead: true, normEps: 1e-5 },
+  default: { vocabSize, dModel: 48, nLayers: 2, nHeads: 4, nKvHeads: 2, dFF: 128, maxSeqLen: 128, ropeTheta: 10000, tiedHead: true, normEps: 1e-5 },
+};
+
+/**
+ * A larger student, for the same comparison where the student can learn more: the
+ * teacher's depth (3 layers) at the student's width (48), 81,216 parameters (60% of
+ * the teacher's) at default; at ci, 2 layers of width 24 (15,216). (r1-lab train pretrain --arch
+ * student-large; r1-lab pipeline --student student-large)
+ */
+export const LARGE_STUDENT_MODELS: Record<PresetName, GPTConfig> = {
+  ci: { vocabSize, dModel: 24, nLayers: 2, nHeads: 2, nKvHeads: 1, dFF: 64, maxSeqLen: 64, ropeTheta: 10000, tiedHead: true, normEps: 1e-5 },
+  default: { vocabSize, dModel: 48, nLayers: 3, nHeads: 4, nKvHeads: 2, dFF: 128, maxSeqLen: 128, ropeTheta: 10000, tiedHead: true, normEps: 1e-5 },
+};
+
+export const STUDENT_ARCHS = ["student", "student-large"] as const;
+export type StudentArch = (typeof STUDENT_ARCHS)[number];
+
+export function studentModel(arch: StudentArch, preset: PresetName): GPTConfig {
+  return structuredClone(arch === "student" ? STUDENT_MODELS[preset] : LARGE_STUDENT_MODELS[preset]);
+}
+
+/** Distillation: the student's SFT on the kept traces (and optionally the teacher's logits), and its evaluation. */
+export interface DistillPreset {
+  distill: DistillConfig;
+  eval: StyledEvalConfig;
+}
+
+export const DISTILL_PRESETS: Record<PresetName, DistillPreset> = {
+  ci: {
+    distill: {
+      batchSize: 16, steps: 200, lr: 3e-3, warmupSteps: 10, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
+      kdAlpha: 0, kdTemperature: 2, evalEvery: 50, evalProblemsPerLevel: 8, levels: [1, 2],
+    },
+    eval: { levels: [1, 2], problemsPerLevel: 25, passAtKProblemsPerLevel: 4, ks: [1, 4], temperature: 0.6, topP: 0.95, seed: 1, batchSize: 64, maxNewTokens: 120 },
+  },
+  // as the default cold start (64 per step, 1000 steps), on the teacher's traces
+  default: {
+    distill: {
+      batchSize: 64, steps: 1000, lr: 3e-3, warmupSteps: 100, minLrRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
+      kdAlpha: 0, kdTemperature: 2, evalEvery: 250, evalProblemsPerLevel: 20, levels: [1, 2, 3, 4, 5],
+    },
+    eval: { levels: [1, 2, 3, 4, 5], problemsPerLevel: 50, passAtKProblemsPerLevel: 10, ks: [1, 4, 16], temperature: 0.6, topP: 0.95, seed: 1, batchSize: 128, maxNewTokens: 120 },
+  },
+};
+
+export function distillPreset(name: string): DistillPreset {
+  if (!(PRESET_NAMES as readonly string[]).includes(name)) throw new Error(`unknown preset "${name}" (choose ${PRESET_NAMES.join(" or ")})`);
+  return structuredClone(DISTILL_PRESETS[name as PresetName]);
 }

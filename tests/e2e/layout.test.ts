@@ -10,7 +10,7 @@ let site: Site;
 before(async () => { site = await startSite(); });
 after(async () => { await site?.close(); });
 
-const PAGES = ["/", "/engine", "/pretrain", "/moe", "/mla", "/sft", "/grpo", "/test-time"] as const;
+const PAGES = ["/", "/engine", "/pretrain", "/moe", "/mla", "/sft", "/grpo", "/distill", "/test-time"] as const;
 
 interface Measure { vw: number; scrollWidth: number; offenders: string[] }
 // Runs in the page. A string, not a function: tsx would wrap a function's inner
