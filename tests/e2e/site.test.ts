@@ -86,6 +86,8 @@ describe("landing page", () => {
         assert.equal(status, built.has(`/${slug}`) ? "ready" : "coming", slug);
         assert.equal(await li.locator("a").count(), status === "ready" ? 1 : 0, `${slug}: link only when built`);
       }
+      // the pipeline's report card is one click from the landing page (issue 14)
+      assert.equal(await page.locator(".r1-report-link a[href='./distill#the-whole-recipe-a-report-card']").count(), built.has("/distill") ? 1 : 0);
       const links = await page.locator("svg.r1-pipeline a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
       for (const href of links) assert.ok(built.has(`/${href!.replace(/^\.\//, "")}`), `diagram links to a built page: ${href}`);
       assert.ok(links.includes("./engine"), "diagram links the Engine lesson");
