@@ -24,18 +24,22 @@ for (const dispatch of ["dense", "sparse", "dense", "sparse"] as const) runs.pus
 backend.destroy();
 const best = (d: string) => Math.min(...runs.filter((r) => r.dispatch === d).map((r) => r.ms_per_step));
 const [dense, sparse] = [runs[0]!, runs[1]!];
+// one run of data/results/moe-dispatch.json: {name, command, metrics, …} as every results file
 const entry = {
+  name: `${kind}-${preset}`,
   command: `node --import tsx scripts/bench-moe.ts --backend ${kind} --preset ${preset} --steps ${steps}`,
   backend: backend.name, adapter, preset, batch: opts.B, seq_len: opts.T, steps,
   mlp: config.model.mlp,
-  dense: { ms_per_step: round(best("dense")), flops_per_token: dense.flops_per_token },
-  sparse: { ms_per_step: round(best("sparse")), flops_per_token: sparse.flops_per_token },
-  speedup: round(best("dense") / best("sparse")),
+  metrics: {
+    dense_ms_per_step: round(best("dense")), sparse_ms_per_step: round(best("sparse")),
+    dense_flops_per_token: dense.flops_per_token, sparse_flops_per_token: sparse.flops_per_token,
+    speedup: round(best("dense") / best("sparse")),
+  },
   recorded: new Date().toISOString().slice(0, 10),
 };
 const file = "data/results/moe-dispatch.json";
-const all = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : {};
-all[`${kind}-${preset}`] = entry;
+const all = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as { runs: { name: string }[]; claims: string[] }) : { runs: [], claims: [] };
+all.runs = [...all.runs.filter((r) => r.name !== entry.name), entry];
 writeFileSync(file, JSON.stringify(all, null, 2) + "\n");
 console.log(JSON.stringify(entry, null, 2));
 

@@ -1,4 +1,5 @@
-// Writes data/results/test-time.json from `r1-lab eval --json --budget …` reports, one per
+// Writes data/results/test-time.json ({runs: [{name, command, metrics, …}], claims}; metrics are
+// the eval report's flat "overall" numbers) from `r1-lab eval --json --budget …` reports, one per
 // model (the Test-time compute lesson quotes this file; it never hard-codes a result).
 // Claims are kept from the existing file.
 //   node --import tsx scripts/record-test-time.ts <name>=<report.json> [...]
@@ -16,7 +17,7 @@ const runs = pairs.map((pair) => {
   if (!name || !path) throw new Error(`expected name=report.json, got "${pair}"`);
   const r = JSON.parse(readFileSync(path, "utf8")) as { command: string; backend: string; config: unknown; overall: unknown; budget?: unknown; levels: unknown };
   if (!r.budget) throw new Error(`${path} has no thinking-budget sweep: run r1-lab eval with --budget`);
-  return { name, command: r.command, backend: r.backend, config: r.config, overall: r.overall, budget: r.budget, levels: r.levels };
+  return { name, command: r.command, backend: r.backend, config: r.config, metrics: r.overall, budget: r.budget, levels: r.levels };
 });
 writeFileSync(file, JSON.stringify({ runs, claims: previous.claims ?? [] }, null, 2) + "\n");
 console.log(`wrote ${file} (${runs.length} runs)`);

@@ -223,32 +223,30 @@ export function claimsList(claims: readonly string[] | undefined): HTMLElement {
   return ul;
 }
 
-export interface DispatchEntry {
+export interface DispatchRun {
+  name: string;
   command: string;
   adapter: string;
   preset: string;
-  dense: { ms_per_step: number; flops_per_token: number };
-  sparse: { ms_per_step: number; flops_per_token: number };
-  speedup: number;
+  metrics: { dense_ms_per_step: number; sparse_ms_per_step: number; dense_flops_per_token: number; sparse_flops_per_token: number; speedup: number };
 }
 
 /** dense vs sparse dispatch as recorded (data/results/moe-dispatch.json) */
-export function dispatchTable(recorded: Record<string, unknown>): HTMLElement {
+export function dispatchTable(recorded: { runs?: DispatchRun[] }): HTMLElement {
   moeCss();
   const root = h("div", "r1-panel r1-moe-dispatch");
   const table = h("table");
   const head = h("tr");
   for (const c of ["engine", "size", "FLOPs / token, dense", "sparse", "ms / step, dense", "sparse", "speed-up"]) head.append(h("th", undefined, c));
   table.append(head);
-  for (const [key, v] of Object.entries(recorded)) {
-    if (key === "claims" || key === "missing") continue;
-    const d = v as DispatchEntry;
+  for (const d of recorded.runs ?? []) {
+    const m = d.metrics;
     const tr = h("tr");
     tr.title = d.command;
     tr.append(
       h("td", undefined, d.adapter), h("td", undefined, d.preset),
-      h("td", undefined, d.dense.flops_per_token.toLocaleString("en")), h("td", undefined, d.sparse.flops_per_token.toLocaleString("en")),
-      h("td", undefined, fmt(d.dense.ms_per_step)), h("td", undefined, fmt(d.sparse.ms_per_step)), h("td", undefined, `${d.speedup}×`),
+      h("td", undefined, m.dense_flops_per_token.toLocaleString("en")), h("td", undefined, m.sparse_flops_per_token.toLocaleString("en")),
+      h("td", undefined, fmt(m.dense_ms_per_step)), h("td", undefined, fmt(m.sparse_ms_per_step)), h("td", undefined, `${m.speedup}×`),
     );
     table.append(tr);
   }

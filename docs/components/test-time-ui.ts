@@ -10,7 +10,7 @@ import { h } from "../lib/viz/dom.js";
 export interface RecordedReport {
   name: string;
   command: string;
-  overall: Record<string, number>;
+  metrics: Record<string, number>;
   budget: { budget: number; accuracy: number; mean_tokens: number; mean_think_tokens: number; forced_rate: number }[];
   config: { ks: number[]; problemsPerLevel: number; levels: number[]; temperature: number };
   levels: { level: number; think: { accuracy: number; mean_completion_tokens: number }; no_think: { accuracy: number } }[];
@@ -122,7 +122,7 @@ export function testTimeFindings(results: TestTimeResults): HTMLElement {
   }
   ul.dataset.recorded = "yes";
   for (const r of results.runs) {
-    const o = r.overall;
+    const o = r.metrics;
     const kMax = Math.max(...r.config.ks);
     const b0 = r.budget.find((b) => b.budget === 0);
     const bMax = r.budget[r.budget.length - 1];

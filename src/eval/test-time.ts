@@ -115,9 +115,9 @@ export function computePoints(s: TestTimeSummary): ComputePoint[] {
   ];
 }
 
-/** The same summary from a recorded `r1-lab eval --json --budget …` report (data/results/test-time.json). */
-export function summaryFromReport(r: { overall: Record<string, number>; budget?: { budget: number; accuracy: number; mean_tokens: number }[]; config: { ks: number[]; problemsPerLevel: number; levels: number[] } }): TestTimeSummary {
-  const o = r.overall;
+/** The same summary from a recorded run of data/results/test-time.json (an `r1-lab eval --json --budget …` report's numbers). */
+export function summaryFromReport(r: { metrics: Record<string, number>; budget?: { budget: number; accuracy: number; mean_tokens: number }[]; config: { ks: number[]; problemsPerLevel: number; levels: number[] } }): TestTimeSummary {
+  const o = r.metrics;
   return {
     problems: r.config.problemsPerLevel * r.config.levels.length,
     think: o.heldout_accuracy!, no_think: o.heldout_accuracy_no_think!,

@@ -123,7 +123,25 @@ interface DispatchEntry {
   sparse: { ms_per_step: number; flops_per_token: number };
   speedup: number;
 }
-const dispatch = JSON.parse(readFileSync(join(root, "data/results/moe-dispatch.json"), "utf8")) as Record<string, DispatchEntry> & { claims: string[] };
+interface DispatchRun {
+  name: string; command: string; backend: string; preset: string;
+  metrics: { dense_ms_per_step: number; sparse_ms_per_step: number; dense_flops_per_token: number; sparse_flops_per_token: number; speedup: number };
+}
+const dispatchFile = JSON.parse(readFileSync(join(root, "data/results/moe-dispatch.json"), "utf8")) as { runs: DispatchRun[]; claims: string[] };
+// the same numbers, keyed by run name, in the dense/sparse shape the assertions read
+const dispatch = {
+  claims: dispatchFile.claims,
+  ...Object.fromEntries(dispatchFile.runs.map((r) => [r.name, {
+    command: r.command, backend: r.backend, preset: r.preset, speedup: r.metrics.speedup,
+    dense: { ms_per_step: r.metrics.dense_ms_per_step, flops_per_token: r.metrics.dense_flops_per_token },
+    sparse: { ms_per_step: r.metrics.sparse_ms_per_step, flops_per_token: r.metrics.sparse_flops_per_token },
+  } satisfies DispatchEntry])),
+} as Record<string, DispatchEntry> & { claims: string[] };
+
+test("moe-dispatch.json has the results shape: {runs: [{name, command, metrics}], claims}", () => {
+  for (const r of dispatchFile.runs) for (const k of ["name", "command", "metrics"] as const) assert.ok(r[k], `${r.name}: ${k}`);
+  assert.ok(Array.isArray(dispatchFile.claims) && dispatchFile.claims.length > 0);
+});
 
 test("moe-dispatch.json: FLOPs per token are the model's own counts; speedups are dense ÷ sparse time; the claims quote the recorded numbers", async () => {
   const { GPT } = await import("../../src/nn/gpt.js");
