@@ -302,15 +302,3 @@ export function grpoFindings(results: GrpoResults): HTMLElement {
   }
   return root;
 }
-
-/** "about N minutes" for a run of `steps`, from a recorded run's seconds per step. */
-export function grpoEstimate(steps: number, recorded: GrpoRecordedRun | null): string {
-  if (!recorded || typeof recorded.wall_s !== "number" || typeof recorded.metrics["steps"] !== "number") {
-    return `${steps} steps. (No recorded run to time it against yet.)`;
-  }
-  const perStep = recorded.wall_s / recorded.metrics["steps"];
-  const s = perStep * steps;
-  const when = s < 90 ? `${Math.max(1, Math.round(s))} seconds` : `${Math.round(s / 60)} minutes`;
-  return `${steps} steps: about ${when} on the CPU engine of the 2-core machine that recorded the "${recorded.name}" run ` +
-    `(${perStep.toFixed(1)} s per step, its before/after evaluation included). Your engine and machine will differ: the progress bar's ETA measures them once the run starts.`;
-}

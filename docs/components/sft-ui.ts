@@ -228,14 +228,14 @@ export function sftResultsPanel(results: SftResults): HTMLElement {
 }
 
 /** "about N minutes" for a run of `steps`, from a recorded run's seconds per step. */
-export function estimateText(steps: number, recorded: SftRecordedRun | null): string {
+export function estimateText(steps: number, recorded: Pick<SftRecordedRun, "name" | "wall_s" | "metrics"> | null, included = "evaluations included"): string {
   if (!recorded || typeof recorded.wall_s !== "number" || typeof recorded.metrics["steps"] !== "number") {
     return `${steps} steps. (No recorded run to time it against yet.)`;
   }
   const perStep = recorded.wall_s / recorded.metrics["steps"];
   const s = perStep * steps;
   const when = s < 90 ? `${Math.max(1, Math.round(s))} seconds` : `${Math.round(s / 60)} minutes`;
-  return `${steps} steps: about ${when} on the CPU engine of the 2-core machine that recorded the "${recorded.name}" run (${perStep.toFixed(1)} s per step, evaluations included). Your engine and machine will differ: the progress bar's ETA measures them once the run starts.`;
+  return `${steps} steps: about ${when} on the CPU engine of the 2-core machine that recorded the "${recorded.name}" run (${perStep.toFixed(1)} s per step, ${included}). Your engine and machine will differ: the progress bar's ETA measures them once the run starts.`;
 }
 
 /**
