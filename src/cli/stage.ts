@@ -55,9 +55,9 @@ export interface Stage<R extends StageRun> {
   json: boolean | undefined;
   /**
    * how metrics.jsonl starts: "new" empties it; "trim" (a run continued in its own directory)
-   * cuts it back to the checkpoint's step, since the steps after it are taken again; "keep" leaves it.
+   * cuts it back to the checkpoint's step, since the steps after it are taken again.
    */
-  metricsFile: "new" | "trim" | "keep";
+  metricsFile: "new" | "trim";
   /**
    * a stage that can stop and continue: it stops after step stopAfter (--stop-after), saves a
    * checkpoint every checkpointEvery steps, and on Ctrl-C saves and exits 130 (--resume continues).

@@ -85,8 +85,9 @@ async function trainPretrain(values: TrainFlags, print: (s: string) => void): Pr
   let lastVal = NaN;
   return runStage({
     name: "pretrain", preset, seed, backend, out, steps: config.steps, json: values.json,
-    // a run continued from another directory appends to what --out already holds
-    metricsFile: !resume ? "new" : from === out ? "trim" : "keep",
+    // continued in its own directory: cut metrics.jsonl back to the checkpoint; anywhere else a new file,
+    // so an old run's lines in --out never mix with this one's (as the SFT and GRPO stages do)
+    metricsFile: resume && from === out ? "trim" : "new",
     resumable: { stopAfter, checkpointEvery: config.evalEvery },
     build: (engine) => new PretrainRun(engine, config, seed, resume),
     step: async (run) => {
