@@ -1,6 +1,7 @@
 // The harness's form: a preset picker, an engine picker and one input per
 // hyperparameter. Every change is validated at once (jobs.ts validateConfig); an
-// invalid input is outlined and its message shown, and the controller keeps Run
+// invalid input is outlined and its message shown beside it (and all of them under
+// the buttons, with any message about several fields at once), and the controller keeps Run
 // disabled until the form is valid again.
 import { h } from "../../viz/dom.js";
 import { validateConfig, type JobConfig, type JobDef, type ParamSpec, type ParamValue } from "../jobs.js";
@@ -28,6 +29,8 @@ export interface Form {
 interface Input {
   spec: ParamSpec;
   field: HTMLElement;
+  /** the message beside the control when its value is refused */
+  message: HTMLElement;
   el: HTMLInputElement | HTMLSelectElement;
   get(): unknown;
   set(v: unknown): void;
@@ -70,8 +73,11 @@ function makeInput(spec: ParamSpec): Input {
   const f = field(spec.label, el);
   f.dataset.param = spec.key;
   if (spec.help) f.title = spec.help;
+  const message = h("small", "r1h-field-error");
+  message.setAttribute("role", "alert");
+  f.append(message);
   return {
-    spec, field: f, el,
+    spec, field: f, el, message,
     get: () => (isBox ? (el as HTMLInputElement).checked : el.value),
     set: (v) => {
       if (isBox) (el as HTMLInputElement).checked = v === true || v === "true";
@@ -125,12 +131,20 @@ export function createForm(
   }
   function validate(): { config: JobConfig | null; errors: string[] } {
     const r = validateConfig(job, values());
-    for (const i of inputs.values()) i.field.classList.remove("r1h-invalid");
+    for (const i of inputs.values()) {
+      i.field.classList.remove("r1h-invalid");
+      i.message.textContent = "";
+    }
     if (r.ok) {
       errorsBox.textContent = "";
       return { config: fixed ? { ...r.config, ...fixed } : r.config, errors: [] };
     }
-    for (const e of r.errors) inputs.get(e.key)?.field.classList.add("r1h-invalid");
+    for (const e of r.errors) {
+      const input = inputs.get(e.key);
+      if (!input) continue;
+      input.field.classList.add("r1h-invalid");
+      input.message.textContent = e.message;
+    }
     const errors = r.errors.map((e) => e.message);
     errorsBox.textContent = errors.join(" · ");
     return { config: null, errors };

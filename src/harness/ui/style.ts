@@ -8,6 +8,8 @@ const CSS = `
 .r1h-field input[type=text], .r1h-field select { font: inherit; width: 7.5em; padding: 2px 5px; border-radius: 4px;
   border: 1px solid var(--theme-foreground-faint, #bbb); background: var(--theme-background, #fff); color: var(--theme-foreground, #111); }
 .r1h-field select { width: auto; }
+.r1h-field-error { color: #d1453b; font-size: 11px; max-width: 14em; }
+.r1h-field-error:empty { display: none; }
 .r1h-field.r1h-invalid input { border-color: #d1453b; outline: 1px solid #d1453b; }
 .r1h-buttons { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
 .r1h-hidden-tab { font-size: 12px; color: var(--theme-foreground-muted, #555); margin-left: 8px; }
