@@ -26,8 +26,8 @@ import { injectCss } from "./ui/style.js";
 import { createForm } from "./ui/form.js";
 import { createButtons, isBusy, type HarnessState } from "./ui/buttons.js";
 import { createRunView } from "./ui/run-view.js";
-import { createSavedPanel, formatBytes } from "./ui/saved-panel.js";
-import { browserRunRoot, deleteSavedRun, listSavedRuns, newRunId, type SavedRunEntry } from "./saved-runs.js";
+import { createPageSaves } from "./page-saves.js";
+import type { SavedRunEntry } from "./saved-runs.js";
 
 export { formatDuration, LONG_RUN_S, type RunEstimate } from "./estimate.js";
 
@@ -113,9 +113,6 @@ export function createHarness(options: HarnessOptions): Harness {
   let stats: BackendStats | null = null;
   let runConfig: JobConfig | null = null;
   let errors: string[] = [];
-  /** the run being saved in the browser, and the step of its last save (0: none yet) */
-  let runId: string | null = null;
-  let savedStep = 0;
 
   const root = h("div", "r1h");
   root.dataset.job = job.name;
@@ -124,11 +121,22 @@ export function createHarness(options: HarnessOptions): Harness {
   const etaLine = h("div", "r1h-eta");
   etaLine.setAttribute("aria-live", "polite");
   const view = createRunView(job, options.charts ?? true);
-  const saved = createSavedPanel((e) => void resumeSaved(e.runId), (e) => void discard(e.runId));
-  saved.element.hidden = true;
+  // saved runs (page-saves.ts): a reload, a hidden page or a lost device loses at most a few steps
+  const saves = createPageSaves(job, options.checkpointEvery ?? 25, {
+    busy: () => isBusy(state),
+    notice: view.showNotice,
+    clearNotice: view.clearNotice,
+    resume: (entry, backend) => {
+      if (backend) form.engineSelect.value = backend;
+      form.setValues(entry.config);
+      start("run", entry.runId);
+    },
+    requestSave: () => { if (state === "running") worker?.send({ type: "checkpoint" }); },
+    mark: (step) => { if (step === null) delete root.dataset.savedStep; else root.dataset.savedStep = String(step); },
+  });
   root.append(form.element, buttons.element, etaLine, form.errorsBox, ...view.top);
   if (view.chartsGrid) root.append(view.chartsGrid);
-  if (job.resumable) root.append(saved.element);
+  if (job.resumable) root.append(saves.element);
 
   // ---- the form and the buttons --------------------------------------------------------
   function revalidate(): JobConfig | null {
@@ -145,7 +153,7 @@ export function createHarness(options: HarnessOptions): Harness {
     syncButtons();
     for (const fn of listeners.state) fn(s);
     if (s === "idle" || s === "done" || s === "error") runTimer.schedule();
-    if (job.resumable && (s === "done" || s === "error" || s === "lost")) void refreshSaved();
+    if (job.resumable && (s === "done" || s === "error" || s === "lost")) void saves.refresh();
   }
   function syncButtons(): void {
     const eta = runTimer.current();
@@ -180,8 +188,7 @@ export function createHarness(options: HarnessOptions): Harness {
     const choice = runEngine(form.engine());
     if (choice !== form.engine()) view.showNotice("info", NO_WEBGPU);
     setState("starting", resumeId ? "reading the saved run…" : "starting the worker…");
-    runId = job.resumable ? resumeId ?? newRunId() : null;
-    const save = runId ? { runId, every: options.checkpointEvery ?? 25 } : undefined;
+    const save = saves.begin(resumeId);
     const first = { type: "start", job: job.name, config, backend: choice, mode, ...(save ? { save } : {}), resume: !!resumeId } as const;
     worker = startWorker(import.meta.resolve("./worker.js"), first, handle, (reason) => {
       worker = null;
@@ -219,19 +226,11 @@ export function createHarness(options: HarnessOptions): Harness {
         return;
       case "device-lost": return onDeviceLost(m.message);
       case "restored":
-        savedStep = m.step;
-        root.dataset.savedStep = String(m.step);
-        return onMetrics(m.records, stats);
+        saves.handle(m);
+        return onMetrics(m.records, stats); // the charts redraw the saved run
       case "saved":
-        savedStep = m.step;
-        root.dataset.savedStep = String(m.step);
-        saved.say(`this run was saved at step ${m.step} (${formatBytes(m.bytes)}); a reload continues from there`);
-        void refreshSaved();
-        return;
       case "save-failed":
-        saved.say(`Not saved: ${m.message}`);
-        view.showNotice("info", `Not saved: ${m.message}`);
-        return;
+        return saves.handle(m);
       case "timed": return; // only the timing worker sends these (estimate.ts)
     }
   }
@@ -261,55 +260,18 @@ export function createHarness(options: HarnessOptions): Harness {
     stopWorker();
     view.progress.pause();
     setState("lost", "GPU device lost");
-    const id = runId;
-    const from = savedStep;
+    const last = saves.last();
     const why = `The GPU device was lost (${message}), so the run stopped at step ${records.length ? records[records.length - 1]!.step : 0}. ` +
       "This happens when the GPU driver restarts, the system reclaims the GPU (sleep, a background tab) or a kernel runs too long. ";
-    if (id && from > 0) {
-      view.showNotice("error", why + `Its last checkpoint is step ${from}: continue from there on a new GPU device or on the CPU engine, or restart from step 0.`,
-        { label: "Continue on a new GPU device", fn: () => void resumeSaved(id, "webgpu") },
-        { label: "Continue on the CPU engine", fn: () => void resumeSaved(id, "cpu") },
+    if (last) {
+      view.showNotice("error", why + `Its last checkpoint is step ${last.step}: continue from there on a new GPU device or on the CPU engine, or restart from step 0.`,
+        { label: "Continue on a new GPU device", fn: () => void saves.resume(last.runId, "webgpu") },
+        { label: "Continue on the CPU engine", fn: () => void saves.resume(last.runId, "cpu") },
         { label: "⟲ Restart", fn: () => { reset(); start("run"); } });
     } else {
       view.showNotice("error", why + "Restart runs the same configuration again on a fresh device.",
         { label: "⟲ Restart", fn: () => { reset(); start("run"); } });
     }
-  }
-
-  // ---- saved runs (saved-runs.ts): listed, resumed, discarded -----------------------------
-  async function savedRuns(): Promise<SavedRunEntry[]> {
-    const root = job.resumable ? await browserRunRoot() : null;
-    return root ? listSavedRuns(root, job.name) : [];
-  }
-  async function refreshSaved(): Promise<SavedRunEntry[]> {
-    const entries = await savedRuns().catch(() => []);
-    saved.show(entries, isBusy(state), runId);
-    return entries;
-  }
-  /** Continue a saved run: its settings go into the form, its records onto the charts, then it runs on. */
-  async function resumeSaved(id: string, backend?: BackendChoice): Promise<void> {
-    const entry = (await savedRuns()).find((e) => e.runId === id);
-    if (!entry) { view.showNotice("error", "That saved run is gone (deleted in another tab?)."); return; }
-    if (backend) form.engineSelect.value = backend;
-    form.setValues(entry.config);
-    start("run", id);
-  }
-  async function discard(id: string): Promise<void> {
-    const root = await browserRunRoot();
-    if (root) await deleteSavedRun(root, job.name, id);
-    if (id === runId && !isBusy(state)) runId = null;
-    const entries = await refreshSaved();
-    if (!entries.length) view.clearNotice();
-  }
-  /** After a reload: offer the newest saved run of this lesson. */
-  async function offerSaved(): Promise<void> {
-    const entries = await refreshSaved();
-    const e = entries[0];
-    if (!e || state !== "idle") return;
-    view.showNotice("info", `A run of this lesson was saved at step ${e.step} of ${e.config.steps} (seed ${e.config.seed}, ${formatBytes(e.bytes)}). ` +
-      "Resume it where it stopped, or discard it?",
-      { label: "Resume", fn: () => void resumeSaved(e.runId) },
-      { label: "Discard", fn: () => void discard(e.runId) });
   }
 
   function stopWorker(): void {
@@ -343,11 +305,8 @@ export function createHarness(options: HarnessOptions): Harness {
   }
   function reset(): void {
     clearRun();
-    runId = null;
-    savedStep = 0;
-    delete root.dataset.savedStep;
     setState("idle", "ready");
-    if (job.resumable) void refreshSaved();
+    saves.forget();
   }
   buttons.run.addEventListener("click", run);
   buttons.pause.addEventListener("click", pause);
@@ -357,12 +316,7 @@ export function createHarness(options: HarnessOptions): Harness {
   form.selectPreset(options.preset ?? "default");
   setState("idle", "ready");
   if (!pageHasWebGPU() && (options.backend ?? "auto") !== "cpu") view.showNotice("info", NO_WEBGPU);
-  if (job.resumable) void offerSaved();
-  // leaving or hiding the page: save the run at the next step (the periodic saves cover a page killed first)
-  const saveNow = () => { if (state === "running") worker?.send({ type: "checkpoint" }); };
-  const onVisibility = () => { if (document.hidden) saveNow(); };
-  document.addEventListener("visibilitychange", onVisibility);
-  window.addEventListener("pagehide", saveNow);
+  void saves.offer();
 
   const api: Harness = {
     element: root,
@@ -384,13 +338,11 @@ export function createHarness(options: HarnessOptions): Harness {
     onState(fn) { listeners.state.add(fn); return () => listeners.state.delete(fn); },
     onView(fn) { listeners.view.add(fn); return () => listeners.view.delete(fn); },
     run, pause, step, reset,
-    resumeSaved,
-    savedRuns,
+    resumeSaved: (id, backend) => saves.resume(id, backend),
+    savedRuns: () => saves.list(),
     simulateDeviceLoss() { worker?.send({ type: "lose-device" }); },
     destroy() {
-      stopWorker(); runTimer.stop(); hiddenTab.dispose(); view.destroy();
-      document.removeEventListener("visibilitychange", onVisibility);
-      window.removeEventListener("pagehide", saveNow);
+      stopWorker(); runTimer.stop(); hiddenTab.dispose(); view.destroy(); saves.dispose();
     },
   };
   // a hidden tab pauses the run, a visible one resumes it (src/harness/hidden-tab.ts)
