@@ -173,7 +173,7 @@ export function createHarness(options: HarnessOptions): Harness {
       return { config: options.fixed ? { ...r.config, ...options.fixed } : r.config, backend: runEngine(form.engine()) };
     },
     busy: () => isBusy(state) || state === "lost",
-    show: (e, message) => { showEstimate(etaLine, root, e, message); syncButtons(); },
+    show: (e, message) => { showEstimate(etaLine, root, e, message, job.resumable ?? false); syncButtons(); },
     state: (s) => { root.dataset.eta = s; },
   });
 
@@ -358,13 +358,15 @@ function runEngine(choice: BackendChoice): BackendChoice {
 }
 
 /** The "Expected: about … on …" line before a run. */
-function showEstimate(line: HTMLElement, root: HTMLElement, e: RunEstimate | null, text?: string): void {
+function showEstimate(line: HTMLElement, root: HTMLElement, e: RunEstimate | null, text: string | undefined, saved: boolean): void {
   line.classList.toggle("r1h-long", !!e && e.seconds > LONG_RUN_S);
   if (e) {
     root.dataset.etaS = String(Math.round(e.seconds));
     line.textContent = `Expected: about ${formatDuration(e.seconds)} on ${e.engine === "cpu" ? "the CPU engine" : "WebGPU"} ` +
       `(${e.msPerStep < 100 ? e.msPerStep.toFixed(1) : Math.round(e.msPerStep)} ms per step, timed over ${e.timedSteps} steps on this machine just now)` +
-      (e.seconds > LONG_RUN_S ? ". A long run: it stops if you close or reload the page." : ".");
+      (e.seconds <= LONG_RUN_S ? "."
+        : saved ? ". A long run: it is saved in this browser as it goes, so closing or reloading the page loses at most a few steps."
+        : ". A long run: it stops if you close or reload the page.");
   } else {
     delete root.dataset.etaS;
     line.textContent = text ?? "";

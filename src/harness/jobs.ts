@@ -78,6 +78,10 @@ export interface JobState {
   step: number;
   model: TensorMap;
   optimizer: TensorMap;
+  /** a frozen reference model (GRPO's KL anchor), when the loop has one */
+  reference?: TensorMap;
+  /** the few numbers a loop keeps besides its tensors (GRPO: updates taken, accuracy per level for the curriculum) */
+  counters?: Record<string, unknown>;
 }
 
 export interface JobDef<C extends JobConfig = JobConfig> {

@@ -3,10 +3,11 @@
 //
 //   r1-lab-runs/<job>/<runId>~<step>.safetensors
 //
-// The file holds the model as `model.<name>` and the optimiser's moments as
-// `optimizer.m.<name>` / `optimizer.v.<name>` (the names src/train/checkpoint.ts
-// gives, so the file opens in PyTorch like any checkpoint), and in its metadata the
-// job, its config, the step, the engine and every record so far (so the charts can be
+// The file holds the model as `model.<name>`, the optimiser's moments as
+// `optimizer.m.<name>` / `optimizer.v.<name>` and a reference model (GRPO) as
+// `reference.<name>` (the names src/train/checkpoint.ts gives, so the file opens in
+// PyTorch like any checkpoint), and in its metadata the job, its config, the step,
+// the engine, the loop's counters and every record so far (so the charts can be
 // redrawn). The worker writes it (off the page's main thread); the page lists,
 // reads the metadata of, and deletes saved runs.
 //
@@ -82,8 +83,8 @@ function unprefixed(prefix: string, tensors: TensorMap): TensorMap {
 export function encodeSavedRun(info: SavedRunInfo, state: JobState, records: readonly MetricRecord[]): Uint8Array {
   if (info.step !== state.step) throw new Error(`saved run: info says step ${info.step}, the state step ${state.step}`);
   return encodeSafetensors(
-    { ...prefixed("model.", state.model), ...prefixed("optimizer.", state.optimizer) },
-    { r1lab_run: JSON.stringify(info), r1lab_records: JSON.stringify(records) },
+    { ...prefixed("model.", state.model), ...prefixed("optimizer.", state.optimizer), ...prefixed("reference.", state.reference ?? {}) },
+    { r1lab_run: JSON.stringify(info), r1lab_records: JSON.stringify(records), r1lab_counters: JSON.stringify(state.counters ?? {}) },
   );
 }
 
@@ -100,7 +101,12 @@ export function decodeSavedRun(bytes: Uint8Array): { info: SavedRunInfo; state: 
   const { tensors, metadata } = decodeSafetensors(bytes);
   const info = infoFrom(metadata);
   const records = JSON.parse(metadata["r1lab_records"] ?? "[]") as MetricRecord[];
-  return { info, records, state: { step: info.step, model: unprefixed("model.", tensors), optimizer: unprefixed("optimizer.", tensors) } };
+  const reference = unprefixed("reference.", tensors);
+  const state: JobState = { step: info.step, model: unprefixed("model.", tensors), optimizer: unprefixed("optimizer.", tensors) };
+  if (Object.keys(reference).length > 0) state.reference = reference;
+  const counters = JSON.parse(metadata["r1lab_counters"] ?? "{}") as Record<string, unknown>;
+  if (Object.keys(counters).length > 0) state.counters = counters;
+  return { info, records, state };
 }
 
 /** Why a save failed, in the learner's words (a full disk is the likely one). */

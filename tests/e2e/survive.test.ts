@@ -144,3 +144,29 @@ describe("page inputs refuse bad values", () => {
     });
   }
 });
+
+describe("prompt boxes refuse what the model cannot read", () => {
+  test("Pretrain's attention prompt and MoE's routing prompt say why beside the box, and recover", { timeout: 180_000 }, async () => {
+    for (const [path, box, note, good] of [
+      ["/pretrain", "input[name=attention-prompt]", ".r1-pt-attention .r1-pt-error", "12+34=46."],
+      ["/moe", "input[name=route-prompt]", ".r1-moe-routing", "12+34=46"],
+    ] as const) {
+      const { page, context, problems } = await openPage(site, path);
+      try {
+        const input = page.locator(box);
+        await input.waitFor({ timeout: 60_000 });
+        const said = () => page.evaluate((sel) => document.querySelector(sel)?.closest(".r1-panel")?.textContent ?? "", note);
+        for (const bad of ["héllo €", "12+34=46\u0000", "😀"]) {
+          await input.fill(bad);
+          await page.waitForFunction((sel) => /unknown character|Could not route/.test(document.querySelector(sel)?.closest(".r1-panel")?.textContent ?? ""), note, { timeout: 20_000 });
+        }
+        await input.fill(good);
+        await page.waitForFunction((sel) => !/unknown character|Could not route/.test(document.querySelector(sel)?.closest(".r1-panel")?.textContent ?? ""), note, { timeout: 20_000 });
+        assert.doesNotMatch(await said(), /unknown character|Could not route/);
+        assert.deepEqual(problems, []);
+      } finally {
+        await context.close();
+      }
+    }
+  });
+});
