@@ -13,6 +13,7 @@
 // presets (at least `default`, what the page starts with, and `ci`, small enough for
 // a software adapter in the tests) and which record fields to chart.
 import type { Backend } from "../tensor/backend.js";
+import type { TensorMap } from "../io/safetensors.js";
 
 export type ParamValue = number | string | boolean;
 
@@ -57,6 +58,30 @@ export interface ChartSpec {
  */
 export interface JobContext {
   emit(view: string, payload: unknown): void;
+  /** a saved run's state to continue from (a resumable job only; the page's saved runs) */
+  readonly resume?: JobState;
+  /**
+   * A resumable job hands the harness a way to read its state; the harness calls it
+   * between two records (never during a step) to save the run.
+   */
+  saveable?(read: () => Promise<JobState>): void;
+}
+
+/**
+ * What a resumable job needs to continue exactly where it stopped: the weights, the
+ * optimiser's moments and the steps taken, the same state the CLI's --resume reads
+ * (src/train: PretrainRun/SftRun take it, their checkpoint() gives it). The RNG
+ * state and the data-order position are not stored apart: every batch is drawn
+ * from (seed, step), so the seed in the config and `step` restore both.
+ */
+export interface JobState {
+  step: number;
+  model: TensorMap;
+  optimizer: TensorMap;
+  /** a frozen reference model (GRPO's KL anchor), when the loop has one */
+  reference?: TensorMap;
+  /** the few numbers a loop keeps besides its tensors (GRPO: updates taken, accuracy per level for the curriculum) */
+  counters?: Record<string, unknown>;
 }
 
 export interface JobDef<C extends JobConfig = JobConfig> {
@@ -75,6 +100,8 @@ export interface JobDef<C extends JobConfig = JobConfig> {
    * The job contract test then does not ask its ci run's loss to fall. Default true.
    */
   lossFalls?: boolean;
+  /** the job can be saved and resumed (it honours JobContext.resume and .saveable) */
+  resumable?: boolean;
   /** checks that involve several fields; return a message, or null when fine */
   validate?(config: C): string | null;
   run(config: C, backend: Backend, context?: JobContext): AsyncGenerator<MetricRecord, void, undefined>;

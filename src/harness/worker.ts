@@ -8,8 +8,9 @@ import { createBackendWithReport } from "../tensor/create.js";
 import type { Backend } from "../tensor/backend.js";
 import type { WebGPUBackend } from "../gpu/backend.js";
 import { getJob } from "./registry.js";
-import type { JobConfig, JobContext, MetricRecord } from "./jobs.js";
+import type { JobConfig, JobContext, JobState, MetricRecord } from "./jobs.js";
 import type { BackendChoice, BackendInfo, FromWorker, ToWorker } from "./protocol.js";
+import { browserRunRoot, deleteSavedRun, readSavedRun, writeSavedRun, type RunDirectory } from "./saved-runs.js";
 
 interface WorkerScope {
   postMessage(message: FromWorker): void;
@@ -32,6 +33,40 @@ const TIME_MAX_STEPS = 30;
 const TIME_MIN_STEPS = 2;
 const TIME_BUDGET_MS = 1500;
 let lastFlush = 0;
+/** the page asked for a save at the next step boundary */
+let saveRequested = false;
+
+/** Saving the run in the browser (saved-runs.ts), for a resumable job when the page asks. */
+interface Saver {
+  root: RunDirectory;
+  runId: string;
+  job: string;
+  config: JobConfig;
+  every: number;
+  /** the job's state reader (JobContext.saveable) */
+  read: (() => Promise<JobState>) | null;
+  /** every record of the run so far, restored ones included */
+  records: MetricRecord[];
+  lastSaved: number;
+}
+let saver: Saver | null = null;
+
+/** Save the run if it has moved since the last save (between two steps only). */
+async function save(step: number): Promise<void> {
+  saveRequested = false;
+  const s = saver;
+  if (!s?.read || !backend || lost || s.lastSaved === step) return;
+  try {
+    const state = await s.read();
+    const info = { runId: s.runId, job: s.job, config: s.config, step: state.step, engine: backend.name, savedAt: Date.now() };
+    const bytes = await writeSavedRun(s.root, info, state, s.records);
+    s.lastSaved = step;
+    post({ type: "saved", step: state.step, bytes });
+  } catch (e) {
+    if (lost) return; // the device went while reading it back: device-lost says so
+    post({ type: "save-failed", message: e instanceof Error ? e.message : String(e) });
+  }
+}
 
 function flush(): void {
   if (!pending.length || !backend) return;
@@ -55,7 +90,7 @@ scope.onmessage = (event) => {
       paused = m.mode === "step";
       budget = m.mode === "step" ? 1 : 0;
       if (m.mode === "time") void time(m.job, m.config, m.backend);
-      else void run(m.job, m.config, m.backend);
+      else void run(m.job, m.config, m.backend, m.save, m.resume ?? false);
       break;
     case "pause":
       paused = true;
@@ -71,6 +106,9 @@ scope.onmessage = (event) => {
       budget++;
       wakeUp();
       break;
+    case "checkpoint":
+      saveRequested = true; // a paused run was saved when it paused
+      break;
     case "lose-device": {
       if (backend?.name === "webgpu") {
         simulatedLoss = true;
@@ -81,11 +119,15 @@ scope.onmessage = (event) => {
   }
 };
 
-async function run(jobName: string, config: JobConfig, choice: BackendChoice): Promise<void> {
+async function run(
+  jobName: string, config: JobConfig, choice: BackendChoice, saveAs: { runId: string; every: number } | undefined, resume: boolean,
+): Promise<void> {
   const t0 = performance.now();
   let steps = 0;
   try {
     const job = getJob(jobName);
+    const restored = await startSaving(jobName, config, saveAs, resume);
+    if (restored) steps = restored.step;
     const created = await createBackendWithReport(choice);
     backend = created.backend;
     const info: BackendInfo = {
@@ -94,16 +136,7 @@ async function run(jobName: string, config: JobConfig, choice: BackendChoice): P
       adapter: created.report,
     };
     if (created.fallbackReason) info.fallbackReason = created.fallbackReason;
-    if (backend.name === "webgpu") {
-      void (backend as WebGPUBackend).handle.device.lost.then((i) => {
-        if (i.reason === "destroyed" && !simulatedLoss) return; // our own clean-up
-        lost = simulatedLoss
-          ? "it was destroyed from the page, to simulate a device loss"
-          : `reason: ${i.reason}${i.message ? `, ${i.message}` : ""}`;
-        post({ type: "device-lost", message: lost });
-        wakeUp();
-      });
-    }
+    if (backend.name === "webgpu") watchDevice(backend as WebGPUBackend);
     post({ type: "ready", backend: info });
 
     const context: JobContext = {
@@ -111,6 +144,8 @@ async function run(jobName: string, config: JobConfig, choice: BackendChoice): P
         flush(); // keep the order: the metrics that came before, then the view
         post({ type: "view", name, payload });
       },
+      ...(restored ? { resume: restored } : {}),
+      saveable(read) { if (saver) saver.read = read; },
     };
     const gen = job.run(config, backend, context);
     let lastYield = performance.now();
@@ -124,6 +159,7 @@ async function run(jobName: string, config: JobConfig, choice: BackendChoice): P
       if (lost) return;
       if (paused && budget === 0) {
         flush();
+        await save(steps); // a paused run is saved, so closing the page then loses nothing
         post({ type: "paused", step: steps });
         await new Promise<void>((resolve) => { wake = resolve; });
         continue;
@@ -134,9 +170,16 @@ async function run(jobName: string, config: JobConfig, choice: BackendChoice): P
       if (r.done) break;
       steps = r.value.step;
       pending.push(r.value);
+      saver?.records.push(r.value);
       if (paused || performance.now() - lastFlush > 50) flush();
+      if (saver && (saveRequested || steps % saver.every === 0) && steps < config.steps) {
+        flush();
+        await save(steps);
+      }
     }
     flush();
+    // a finished run has nothing left to resume
+    if (saver) await deleteSavedRun(saver.root, saver.job, saver.runId).catch(() => {});
     post({ type: "done", steps, wallS: (performance.now() - t0) / 1000, stats: backend.stats() });
   } catch (e) {
     // A lost device usually surfaces first as a failing op; give device.lost a moment
@@ -148,6 +191,41 @@ async function run(jobName: string, config: JobConfig, choice: BackendChoice): P
     if (lost) return; // the device-lost message already explains it
     post({ type: "error", message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
   }
+}
+
+/** Report a lost device once (our own destroy() at the end of a run is not a loss). */
+function watchDevice(b: WebGPUBackend): void {
+  void b.handle.device.lost.then((i) => {
+    if (i.reason === "destroyed" && !simulatedLoss) return; // our own clean-up
+    lost = simulatedLoss
+      ? "it was destroyed from the page, to simulate a device loss"
+      : `reason: ${i.reason}${i.message ? `, ${i.message}` : ""}`;
+    post({ type: "device-lost", message: lost });
+    wakeUp();
+  });
+}
+
+/**
+ * Set up saving (when the page asked and the browser has OPFS); when resuming, read the
+ * saved run, send its records back for the charts and return its state.
+ */
+async function startSaving(
+  jobName: string, config: JobConfig, saveAs: { runId: string; every: number } | undefined, resume: boolean,
+): Promise<JobState | null> {
+  if (!saveAs || !getJob(jobName).resumable) return null;
+  const root = await browserRunRoot();
+  if (!root) {
+    if (resume) throw new Error("this browser has no private file system (OPFS), so saved runs cannot be read");
+    return null;
+  }
+  saver = { root, runId: saveAs.runId, job: jobName, config, every: Math.max(1, saveAs.every), read: null, records: [], lastSaved: 0 };
+  if (!resume) return null;
+  const saved = await readSavedRun(root, jobName, saveAs.runId);
+  // records after the checkpoint's step are dropped: those steps are taken again
+  saver.records = saved.records.filter((r) => r.step <= saved.state.step);
+  saver.lastSaved = saved.state.step;
+  post({ type: "restored", step: saved.state.step, records: saver.records });
+  return saved.state;
 }
 
 /**

@@ -184,6 +184,33 @@ export function decodeSafetensors(input: Uint8Array | ArrayBuffer): { tensors: T
 }
 
 /**
+ * The metadata of a safetensors file from its first bytes (the 8-byte length and the
+ * JSON header; the tensors' data may be absent), so a list of files can be described
+ * without reading them whole.
+ */
+export function safetensorsMetadata(head: Uint8Array): Metadata {
+  if (head.length < 8) refuse(`file is ${head.length} bytes, shorter than the 8-byte header length`);
+  const headerLength = new DataView(head.buffer, head.byteOffset, head.byteLength).getBigUint64(0, true);
+  if (headerLength > BigInt(head.length - 8)) refuse(`header length ${headerLength} runs past the ${head.length - 8} bytes given`);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(head.subarray(8, 8 + Number(headerLength))));
+  } catch (error) {
+    refuse(`header is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) refuse("header must be a JSON object");
+  const entry = (header as Record<string, unknown>)[METADATA_KEY];
+  const metadata: Metadata = {};
+  if (entry === undefined) return metadata;
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) refuse(`"${METADATA_KEY}" must be an object of strings`);
+  for (const [key, value] of Object.entries(entry as Record<string, unknown>)) {
+    if (typeof value !== "string") refuse(`metadata "${key}" must be a string, got ${JSON.stringify(value)}`);
+    metadata[key] = value;
+  }
+  return metadata;
+}
+
+/**
  * Throws unless `tensors` has exactly the names, dtypes and shapes of `expected`,
  * listing every problem (missing, extra, mismatched) in one message.
  */

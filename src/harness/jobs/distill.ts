@@ -128,16 +128,21 @@ async function teacherTraces(c: DistillJobConfig): Promise<Trace[]> {
 async function* runDistill(c: DistillJobConfig, backend: Backend, context?: JobContext): AsyncGenerator<MetricRecord, void, undefined> {
   const engine = new Engine(backend);
   const traces = await teacherTraces(c);
-  const start = c.init === "random weights" ? { step: 0 } : { model: await fetchCheckpoint(c.studentCheckpointUrl), step: 0 };
+  // a saved page run continues from its state (the student, its optimiser, the FLOPs counted), as the CLI's --resume does
+  const saved = context?.resume;
+  const start = saved
+    ? { model: saved.model, optimizer: saved.optimizer, step: saved.step, flops: Number(saved.counters?.["flops"] ?? 0) }
+    : c.init === "random weights" ? { step: 0 } : { model: await fetchCheckpoint(c.studentCheckpointUrl), step: 0 };
   const teacher = c.kdAlpha > 0 ? { config: PRETRAIN_PRESETS.default.model, model: await fetchCheckpoint(c.teacherCheckpointUrl) } : undefined;
   const config = distillConfig(c);
   const run = new DistillRun(engine, config, c.seed, STUDENT_MODELS.default, start, traces, teacher);
+  context?.saveable?.(async () => ({ step: run.step, ...(await run.checkpoint()), counters: { flops: run.flops } }));
   try {
     if (context) {
       context.emit("info", {
         params: run.student.parameterCount(), teacherParams: run.teacher?.parameterCount() ?? null, traces: run.train.length, levels: config.levels, steps: c.steps,
       } satisfies DistillInfoView);
-      context.emit("answers", { step: 0, answers: await studentAnswers(run.student, config.levels) } satisfies AnswersView);
+      context.emit("answers", { step: run.step, answers: await studentAnswers(run.student, config.levels) } satisfies AnswersView);
     }
     while (!run.done) {
       const r = await run.next();
@@ -159,6 +164,7 @@ export function validateDistill(c: DistillJobConfig): string | null {
 
 export const distillJob: JobDef<DistillJobConfig> = {
   name: "distill",
+  resumable: true,
   title: "Distillation into a smaller student",
   description: "Fine-tune a smaller student on the teacher's correct, well-formed traces; optionally match the teacher's distributions token by token.",
   params: [

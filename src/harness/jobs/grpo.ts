@@ -12,10 +12,10 @@
 //   "group"  every step: one prompt's G samples with their rewards and advantages
 import type { Backend } from "../../tensor/backend.js";
 import { Engine } from "../../tensor/engine.js";
-import { CURRICULA, type Curriculum } from "../../rl/curriculum.js";
+import { CURRICULA, type Curriculum, type LevelAccuracy } from "../../rl/curriculum.js";
 import { NORMALISATIONS, type Normalisation } from "../../rl/grpo.js";
 import type { SampledGroup } from "../../rl/groups.js";
-import { GrpoRun, type GrpoConfig } from "../../train/grpo.js";
+import { GrpoRun, type GrpoConfig, type GrpoStart } from "../../train/grpo.js";
 import { GRPO_PRESETS, PRETRAIN_PRESETS } from "../../train/presets.js";
 import { LEVELS, answerStyle, type StyleName } from "../../tasks/index.js";
 import type { JobConfig, JobContext, JobDef, MetricRecord } from "../jobs.js";
@@ -123,8 +123,19 @@ async function* runGrpo(c: GrpoJobConfig, backend: Backend, context?: JobContext
   const engine = new Engine(backend);
   const fromBase = c.init === "shipped base (R1-Zero)";
   const style: StyleName = fromBase ? "textbook" : "chat";
-  const model = await fetchCheckpoint(fromBase ? c.checkpointUrl : c.sftCheckpointUrl);
-  const run = new GrpoRun(engine, grpoConfig(c, style), c.seed, PRETRAIN_PRESETS.default.model, { model, step: 0 });
+  // a saved page run continues from its state, as the CLI's --resume does: policy, reference, optimiser, counters
+  const saved = context?.resume;
+  const start: GrpoStart = saved
+    ? {
+      model: saved.model, optimizer: saved.optimizer, reference: saved.reference ?? saved.model, step: saved.step,
+      updates: Number(saved.counters?.["updates"] ?? saved.step * c.updates),
+      levelAccuracy: (saved.counters?.["levelAccuracy"] ?? {}) as LevelAccuracy,
+    }
+    : { model: await fetchCheckpoint(fromBase ? c.checkpointUrl : c.sftCheckpointUrl), step: 0 };
+  const run = new GrpoRun(engine, grpoConfig(c, style), c.seed, PRETRAIN_PRESETS.default.model, start);
+  context?.saveable?.(async () => ({
+    step: run.step, ...(await run.checkpoint()), counters: { updates: run.updates, levelAccuracy: run.levelAccuracy },
+  }));
   const prompt = (q: string) => answerStyle(style).prompt(q);
   try {
     context?.emit("info", { params: run.policy.parameterCount(), style, prompts: c.prompts, groupSize: c.groupSize, steps: c.steps } satisfies GrpoInfoView);
@@ -152,6 +163,7 @@ export function validateGrpo(c: GrpoJobConfig): string | null {
 
 export const grpoJob: JobDef<GrpoJobConfig> = {
   name: "grpo",
+  resumable: true,
   title: "GRPO with rule rewards",
   description: "Sample a group of answers per question, reward each by rule, and push the policy toward the answers that beat their group.",
   params: [

@@ -17,6 +17,7 @@
 import type { Backend } from "../../tensor/backend.js";
 import { Engine } from "../../tensor/engine.js";
 import { PretrainRun } from "../../train/pretrain.js";
+import type { TensorMap } from "../../io/safetensors.js";
 import { ATTENTION_KINDS, PRETRAIN_PRESETS, withAttention, type AttentionKind, type PretrainConfig } from "../../train/presets.js";
 import { measureCacheSize, measureDecodeSpeed } from "../../sample/decode-speed.js";
 import type { JobConfig, JobContext, JobDef, MetricRecord } from "../jobs.js";
@@ -79,7 +80,24 @@ export const MLA_JOB_PRESETS: Record<string, MlaJobConfig> = {
 
 async function* runMla(c: MlaJobConfig, backend: Backend, context?: JobContext): AsyncGenerator<MetricRecord, void, undefined> {
   const engine = new Engine(backend);
-  const runs = ATTENTION_KINDS.map((kind) => ({ kind, run: new PretrainRun(engine, mlaRunConfig(c, kind), c.seed) }));
+  // four runs, one per attention kind; a saved page run keeps each one's tensors under its kind ("mla.blocks.0…")
+  const saved = context?.resume;
+  const part = (kind: string, tensors: TensorMap): TensorMap =>
+    Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(`${kind}.`)).map(([k, v]) => [k.slice(kind.length + 1), v]));
+  const runs = ATTENTION_KINDS.map((kind) => ({
+    kind,
+    run: new PretrainRun(engine, mlaRunConfig(c, kind), c.seed, saved && { model: part(kind, saved.model), optimizer: part(kind, saved.optimizer), step: saved.step }),
+  }));
+  context?.saveable?.(async () => {
+    const model: TensorMap = {};
+    const optimizer: TensorMap = {};
+    for (const { kind, run } of runs) {
+      const ck = await run.checkpoint();
+      for (const [k, v] of Object.entries(ck.model)) model[`${kind}.${k}`] = v;
+      for (const [k, v] of Object.entries(ck.optimizer)) optimizer[`${kind}.${k}`] = v;
+    }
+    return { step: runs[0]!.run.step, model, optimizer };
+  });
   try {
     if (context) {
       const m = runs[0]!.run.model.config;
@@ -94,7 +112,7 @@ async function* runMla(c: MlaJobConfig, backend: Backend, context?: JobContext):
         }),
       } satisfies MlaInfoView);
     }
-    let step = 0;
+    let step = runs[0]!.run.step;
     while (!runs[0]!.run.done) {
       const t0 = performance.now();
       const rec: MetricRecord = { step: step + 1, loss: NaN };
@@ -123,6 +141,7 @@ async function* runMla(c: MlaJobConfig, backend: Backend, context?: JobContext):
 
 export const mlaJob: JobDef<MlaJobConfig> = {
   name: "mla",
+  resumable: true,
   title: "MHA, GQA, MQA and MLA side by side",
   description: "Four copies of the ci GPT that differ only in their attention, trained on the same batches: the loss each reaches, the cache each keeps, the speed each decodes at.",
   params: [

@@ -119,9 +119,11 @@ export interface MoEWeightsView {
 async function* runMoE(c: MoEJobConfig, backend: Backend, context?: JobContext): AsyncGenerator<MetricRecord, void, undefined> {
   const engine = new Engine(backend);
   const config = moeJobPretrainConfig(c);
-  const run = new PretrainRun(engine, config, c.seed);
+  // a saved page run continues from its state (context.resume), as the CLI's --resume does
+  const run = new PretrainRun(engine, config, c.seed, context?.resume);
   const model = run.model;
   const tokensPerStep = c.batchSize * config.seqLen;
+  context?.saveable?.(async () => ({ step: run.step, ...(await run.checkpoint()) }));
   try {
     const snapshot = async (step: number) => {
       if (context && c.model === "moe") context.emit("weights", { step, config: model.config, tensors: await modelTensors(model) } satisfies MoEWeightsView);
@@ -133,7 +135,7 @@ async function* runMoE(c: MoEJobConfig, backend: Backend, context?: JobContext):
         denseDispatchFlopsPerToken: model.dispatchFlopsPerToken(config.seqLen, "dense"),
         nRouted: c.nRouted, topK: c.topK, layers: model.moeLayers().length, tokensPerStep, steps: c.steps,
       } satisfies MoEInfoView);
-      await snapshot(0);
+      await snapshot(run.step);
     }
     while (!run.done) {
       const r = await run.next();
@@ -158,6 +160,7 @@ export function validateMoEJob(c: MoEJobConfig): string | null {
 
 export const moeJob: JobDef<MoEJobConfig> = {
   name: "moe",
+  resumable: true,
   title: "Pretrain with DeepSeekMoE layers",
   description: "The Pretrain lesson's small GPT with its feed-forward layers made DeepSeekMoE (1 shared + k of E routed experts), trained on the textbook with no balancing, a balance loss, or DeepSeek-V3's auxiliary-loss-free bias.",
   params: [

@@ -271,11 +271,13 @@ async function* runPretrain(
   c: PretrainJobConfig, backend: Backend, context?: JobContext,
 ): AsyncGenerator<MetricRecord, void, undefined> {
   const engine = new Engine(backend);
-  let resume: ResumeState | undefined;
-  if (c.init === "shipped checkpoint") resume = { model: await fetchCheckpoint(c.checkpointUrl), step: 0 };
+  // a saved page run continues from its state (as the CLI's --resume does); otherwise the chosen start
+  let resume: ResumeState | undefined = context?.resume;
+  if (!resume && c.init === "shipped checkpoint") resume = { model: await fetchCheckpoint(c.checkpointUrl), step: 0 };
   const run = new PretrainRun(engine, pretrainConfig(c), c.seed, resume);
   const tokensPerStep = c.batchSize * c.seqLen;
   const model = run.model;
+  context?.saveable?.(async () => ({ step: run.step, ...(await run.checkpoint()) }));
   try {
     const snapshot = async (step: number) => {
       if (!context || c.sampleEvery <= 0) return;
@@ -288,7 +290,7 @@ async function* runPretrain(
         init: c.init, params: model.parameterCount(), flopsPerToken: model.flopsPerToken(c.seqLen),
         tokensPerStep, unigramValLoss: run.unigramValLoss, steps: c.steps,
       } satisfies InfoView);
-      await snapshot(0);
+      await snapshot(run.step);
     }
     let lastVal = NaN;
     while (!run.done) {
@@ -377,5 +379,6 @@ export const pretrainJob: JobDef<PretrainJobConfig> = {
     { title: "learning rate (warmup, then cosine)", keys: ["lr"] },
   ],
   validate: validatePretrain,
+  resumable: true,
   run: runPretrain,
 };

@@ -155,14 +155,16 @@ export async function levelTable(model: GPT, trained: readonly number[], problem
 async function* runSft(c: SftJobConfig, backend: Backend, context?: JobContext): AsyncGenerator<MetricRecord, void, undefined> {
   const engine = new Engine(backend);
   const url = c.init === "shipped SFT" ? c.sftCheckpointUrl : c.checkpointUrl;
-  const start = c.init === "random weights" ? { step: 0 } : { model: await fetchCheckpoint(url), step: 0 };
+  // a saved page run continues from its state (as the CLI's --resume does); otherwise the chosen start
+  const start = context?.resume ?? (c.init === "random weights" ? { step: 0 } : { model: await fetchCheckpoint(url), step: 0 });
   const config = sftConfig(c);
   const run = new SftRun(engine, config, c.seed, BASE_MODEL, start);
   const levels = trainedLevels(config);
+  context?.saveable?.(async () => ({ step: run.step, ...(await run.checkpoint()) }));
   try {
     if (context) {
       context.emit("info", { params: run.model.parameterCount(), traces: run.train.length, levels, steps: c.steps } satisfies InfoView);
-      context.emit("traces", { step: 0, traces: await answerOnePerLevel(run.model, levels) } satisfies TracesView);
+      context.emit("traces", { step: run.step, traces: await answerOnePerLevel(run.model, levels) } satisfies TracesView);
     }
     while (!run.done) {
       const r = await run.next();
@@ -211,5 +213,6 @@ export const sftJob: JobDef<SftJobConfig> = {
     { title: "learning rate (warmup, then cosine)", keys: ["lr"] },
   ],
   validate: validateSft,
+  resumable: true,
   run: runSft,
 };
