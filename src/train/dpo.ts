@@ -36,10 +36,13 @@ export class DpoRun {
   step = 0;
   private order: number[] = [];
 
+  private train: readonly PreferencePair[] = [];
+
+  /** `train`: the pairs (or set them later with setPairs, e.g. after sampling them from the reference) */
   constructor(readonly engine: Engine, readonly config: DpoConfig, readonly seed: number, modelConfig: GPTConfig,
-    readonly train: readonly PreferencePair[], start: TensorMap) {
+    train: readonly PreferencePair[], start: TensorMap, pairsLater = false) {
     if (!(config.beta > 0)) throw new RangeError(`dpo: beta must be > 0, got ${config.beta}`);
-    if (train.length < config.batchSize) throw new RangeError(`dpo: ${train.length} training pairs, fewer than one batch of ${config.batchSize}`);
+    if (!pairsLater) this.setPairs(train);
     this.policy = new GPT(engine, modelConfig, seed);
     loadModelTensors(this.policy, start);
     this.reference = new GPT(engine, modelConfig, seed);
@@ -47,6 +50,12 @@ export class DpoRun {
     const params = this.policy.parameters();
     const noDecay = new Set(params.flatMap((p, i) => (p.decay ? [] : [i])));
     this.optimizer = new AdamW(engine, params.map((p) => p.tensor), { lr: config.lr, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm }, noDecay);
+  }
+
+  setPairs(train: readonly PreferencePair[]): void {
+    if (train.length < this.config.batchSize) throw new RangeError(`dpo: ${train.length} training pairs, fewer than one batch of ${this.config.batchSize}`);
+    this.train = train;
+    this.order = [];
   }
 
   get done(): boolean {
