@@ -294,7 +294,7 @@ export const RLHF_PRESETS: Record<PresetName, RlhfPreset> = {
     pairs: { levels: [1, 2, 3], trainPromptsPerLevel: 6000, heldoutPromptsPerLevel: 300, maxNewTokens: 120, noise: 0.1, batchSize: 128 },
     rm: { batchSize: 32, steps: 600, lr: 3e-4, warmupSteps: 20, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1, evalEvery: 50, calibrationBins: 10 },
     rl: {
-      batchSize: 16, groupSize: 8, updatesPerBatch: 2, steps: 150, lr: 1e-4, warmupSteps: 5, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1,
+      batchSize: 8, groupSize: 8, updatesPerBatch: 2, steps: 120, lr: 1e-4, warmupSteps: 5, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1,
       temperature: 1, topP: 1, maxNewTokens: 120, beta: 0.01, eps: 0.2, epsHigh: 0.28, normalisation: "token", scaleByStd: true,
       rewards: { accuracy: 1, format: 0.1 }, levels: [1, 2, 3], curriculum: "uniform", dynamicSampling: false, maxSamplingRounds: 1,
       evalEvery: 10, evalProblemsPerLevel: 10,
