@@ -68,3 +68,21 @@ export async function policyReport(policy: GPT, reference: GPT, problems: readon
 function mean(xs: readonly number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
 }
+
+/**
+ * The gold reward a run had when its KL from the start first reached `kl`, read off
+ * its measured curve of (KL, gold) points in step order by linear interpolation
+ * between the two measurements either side; null when the run never got that far.
+ * This is how two runs are compared "at the same KL".
+ */
+export function goldAtKl(curve: readonly (readonly [number, number])[], kl: number): number | null {
+  for (let i = 0; i < curve.length; i++) {
+    const [k, g] = curve[i]!;
+    if (k === kl) return g;
+    if (i > 0 && k > kl) {
+      const [k0, g0] = curve[i - 1]!;
+      if (k0 <= kl) return g0 + ((kl - k0) / (k - k0)) * (g - g0);
+    }
+  }
+  return null;
+}

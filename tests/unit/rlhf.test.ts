@@ -200,3 +200,12 @@ test("GRPO groups take a learned reward in place of the rules, and keep the gold
   });
   model.dispose();
 });
+
+test("goldAtKl reads a run's gold reward where its KL first reached a value, by linear interpolation", async () => {
+  const { goldAtKl } = await import("../../src/eval/preference.js");
+  const curve: [number, number][] = [[0, 1], [0.5, 1.2], [1.5, 0.4], [1.0, 0.2]];
+  assert.equal(goldAtKl(curve, 0), 1);
+  assert.ok(Math.abs(goldAtKl(curve, 0.25)! - 1.1) < 1e-12);
+  assert.ok(Math.abs(goldAtKl(curve, 1.0)! - 0.8) < 1e-12, "the first crossing, not the later point at KL 1.0");
+  assert.equal(goldAtKl(curve, 2), null, "never got that far");
+});
