@@ -75,11 +75,14 @@ export function rmPanel(results: RlhfResults, preset = "default"): HTMLElement {
   return root;
 }
 
-/** a run's held-out (KL, value) points from its start, sorted by KL (a line chart needs increasing x) */
+/**
+ * a run's held-out (√KL, value) points from its start, sorted by KL (a line chart needs
+ * increasing x). The x-axis is √KL, as Gao et al. (2022) plot it (their d = √KL).
+ */
 function againstKl(r: RlhfRun, key: "heldout_gold_reward" | "heldout_proxy_reward", before: number | null): [number, number][] {
   const kl = new Map(r.series?.heldout_kl ?? []);
   const pts: [number, number][] = typeof before === "number" ? [[0, before]] : [];
-  for (const [step, v] of r.series?.[key] ?? []) if (kl.has(step)) pts.push([kl.get(step)!, v]);
+  for (const [step, v] of r.series?.[key] ?? []) if (kl.has(step)) pts.push([Math.sqrt(Math.max(0, kl.get(step)!)), v]);
   return pts.sort((a, b) => a[0] - b[0]);
 }
 
@@ -94,27 +97,27 @@ export function proxyGoldPanel(results: RlhfResults, preset = "default"): HTMLEl
   root.dataset.recorded = "yes";
   const grid = h("div", "r1-rlhf-charts");
   const names = ["RL vs reward model: gold", "RL vs rules: gold", "DPO: gold"];
-  const gold = lineChart({ title: "gold reward (the hidden rule) against KL", series: names, xLabel: "KL from the start (nats per reply)", yLabel: "gold reward", height: 240, controls: false });
+  const gold = lineChart({ title: "gold reward (the hidden rule) against KL", series: names, xLabel: "√KL from the start", yLabel: "gold reward", height: 240, controls: false });
   gold.set(names[0]!, againstKl(rm, "heldout_gold_reward", rm.metrics.gold_reward_before ?? null));
   gold.set(names[1]!, againstKl(rules, "heldout_gold_reward", rules.metrics.gold_reward_before ?? null));
-  if (dpo) gold.set(names[2]!, [[0, dpo.metrics.gold_reward_before ?? NaN], [dpo.metrics.kl ?? NaN, dpo.metrics.gold_reward ?? NaN]]);
+  if (dpo) gold.set(names[2]!, [[0, dpo.metrics.gold_reward_before ?? NaN], [Math.sqrt(dpo.metrics.kl ?? NaN), dpo.metrics.gold_reward ?? NaN]]);
   gold.flush();
   const pnames = ["RL vs reward model: proxy", "RL vs rules: proxy", "DPO: proxy"];
-  const proxy = lineChart({ title: "proxy reward (the reward model's score) against KL", series: pnames, xLabel: "KL from the start (nats per reply)", yLabel: "reward-model score", height: 240, controls: false });
+  const proxy = lineChart({ title: "proxy reward (the reward model's score) against KL", series: pnames, xLabel: "√KL from the start", yLabel: "reward-model score", height: 240, controls: false });
   proxy.set(pnames[0]!, againstKl(rm, "heldout_proxy_reward", rm.metrics.proxy_reward_before ?? null));
   proxy.set(pnames[1]!, againstKl(rules, "heldout_proxy_reward", rules.metrics.proxy_reward_before ?? null));
-  if (dpo && typeof dpo.metrics.proxy_reward === "number") proxy.set(pnames[2]!, [[0, dpo.metrics.proxy_reward_before ?? NaN], [dpo.metrics.kl ?? NaN, dpo.metrics.proxy_reward]]);
+  if (dpo && typeof dpo.metrics.proxy_reward === "number") proxy.set(pnames[2]!, [[0, dpo.metrics.proxy_reward_before ?? NaN], [Math.sqrt(dpo.metrics.kl ?? NaN), dpo.metrics.proxy_reward]]);
   proxy.flush();
   grid.append(gold.element, proxy.element);
   root.append(grid);
   return root;
 }
 
-/** Live: the harness run's held-out gold and proxy reward against its KL, drawn as the records arrive. */
+/** Live: the harness run's held-out gold and proxy reward against its √KL, drawn as the records arrive. */
 export function liveProxyGold(): { element: HTMLElement; add(r: MetricRecord): void; clear(): void } {
   rlhfCss();
   const root = h("div", "r1-panel r1-rlhf-live");
-  const chart: LineChart = lineChart({ title: "live: gold and proxy reward against KL", series: ["gold", "proxy"], xLabel: "KL from the start (nats per reply)", yLabel: "reward", height: 240, controls: false });
+  const chart: LineChart = lineChart({ title: "live: gold and proxy reward against KL", series: ["gold", "proxy"], xLabel: "√KL from the start", yLabel: "reward", height: 240, controls: false });
   root.append(chart.element);
   const pts: { kl: number; gold: number; proxy: number }[] = [];
   return {
@@ -123,8 +126,9 @@ export function liveProxyGold(): { element: HTMLElement; add(r: MetricRecord): v
       if (typeof r.heldout_kl !== "number" || typeof r.heldout_gold_reward !== "number" || typeof r.heldout_proxy_reward !== "number") return;
       pts.push({ kl: r.heldout_kl, gold: r.heldout_gold_reward, proxy: r.heldout_proxy_reward });
       pts.sort((a, b) => a.kl - b.kl);
-      chart.set("gold", pts.map((p) => [p.kl, p.gold] as const));
-      chart.set("proxy", pts.map((p) => [p.kl, p.proxy] as const));
+      const d = (kl: number) => Math.sqrt(Math.max(0, kl));
+      chart.set("gold", pts.map((p) => [d(p.kl), p.gold] as const));
+      chart.set("proxy", pts.map((p) => [d(p.kl), p.proxy] as const));
       chart.flush();
       root.dataset.points = String(pts.length);
     },
