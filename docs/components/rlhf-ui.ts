@@ -97,13 +97,13 @@ export function proxyGoldPanel(results: RlhfResults, preset = "default"): HTMLEl
   root.dataset.recorded = "yes";
   const grid = h("div", "r1-rlhf-charts");
   const names = ["RL vs reward model: gold", "RL vs rules: gold", "DPO: gold"];
-  const gold = lineChart({ title: "gold reward (the hidden rule) against KL", series: names, xLabel: "√KL from the start", yLabel: "gold reward", height: 240, controls: false });
+  const gold = lineChart({ title: "gold reward (the hidden rule) against KL", series: names, xLabel: "√KL (nats)", yLabel: "gold reward", height: 240, controls: false });
   gold.set(names[0]!, againstKl(rm, "heldout_gold_reward", rm.metrics.gold_reward_before ?? null));
   gold.set(names[1]!, againstKl(rules, "heldout_gold_reward", rules.metrics.gold_reward_before ?? null));
   if (dpo) gold.set(names[2]!, [[0, dpo.metrics.gold_reward_before ?? NaN], [Math.sqrt(dpo.metrics.kl ?? NaN), dpo.metrics.gold_reward ?? NaN]]);
   gold.flush();
   const pnames = ["RL vs reward model: proxy", "RL vs rules: proxy", "DPO: proxy"];
-  const proxy = lineChart({ title: "proxy reward (the reward model's score) against KL", series: pnames, xLabel: "√KL from the start", yLabel: "reward-model score", height: 240, controls: false });
+  const proxy = lineChart({ title: "proxy reward (the reward model's score) against KL", series: pnames, xLabel: "√KL (nats)", yLabel: "reward-model score", height: 240, controls: false });
   proxy.set(pnames[0]!, againstKl(rm, "heldout_proxy_reward", rm.metrics.proxy_reward_before ?? null));
   proxy.set(pnames[1]!, againstKl(rules, "heldout_proxy_reward", rules.metrics.proxy_reward_before ?? null));
   if (dpo && typeof dpo.metrics.proxy_reward === "number") proxy.set(pnames[2]!, [[0, dpo.metrics.proxy_reward_before ?? NaN], [Math.sqrt(dpo.metrics.kl ?? NaN), dpo.metrics.proxy_reward]]);
@@ -117,7 +117,7 @@ export function proxyGoldPanel(results: RlhfResults, preset = "default"): HTMLEl
 export function liveProxyGold(): { element: HTMLElement; add(r: MetricRecord): void; clear(): void } {
   rlhfCss();
   const root = h("div", "r1-panel r1-rlhf-live");
-  const chart: LineChart = lineChart({ title: "live: gold and proxy reward against KL", series: ["gold", "proxy"], xLabel: "√KL from the start", yLabel: "reward", height: 240, controls: false });
+  const chart: LineChart = lineChart({ title: "live: gold and proxy reward against KL", series: ["gold", "proxy"], xLabel: "√KL (nats)", yLabel: "reward", height: 240, controls: false });
   root.append(chart.element);
   const pts: { kl: number; gold: number; proxy: number }[] = [];
   return {
