@@ -241,6 +241,7 @@ export function samplesPanel(): SamplesPanel {
     });
     const lines = v.samples.map((s) => `  ${s.prompt}${s.tokens.join("").replace(/\n$/, "")}${s.correct ? "  ✓" : ""}`);
     const entry = h("div");
+    entry.dataset.step = String(v.step);
     entry.append(h("b", undefined, `step ${v.step}`), document.createTextNode(`\n${lines.join("\n")}`));
     history.prepend(entry);
     details.hidden = false;

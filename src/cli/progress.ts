@@ -28,3 +28,12 @@ function fmt(s: number): string {
   const m = Math.floor(s / 60);
   return m > 0 ? `${m}m${Math.round(s % 60).toString().padStart(2, "0")}s` : `${s.toFixed(1)}s`;
 }
+
+/** An onProgress(done, total) callback (e.g. for an evaluation) drawing a Progress made once the total is known. */
+export function progressBar(label: string): (done: number, total: number) => void {
+  let bar: Progress | null = null;
+  return (done, total) => {
+    bar ??= new Progress(total, label);
+    bar.update(done);
+  };
+}

@@ -6,20 +6,18 @@
 // --kd-alpha > 0 also on the teacher's distributions (token-level; needs --teacher).
 // At the end the student is scored like the GRPO runs (greedy held-out accuracy, pass@k,
 // chat template). The run record is the usual one, plus the FLOPs of training.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { evaluateStyled } from "../eval/styled.js";
-import { appendMetrics, readConfig, readModel, readSummary, writeConfig, writeModel, writeOptimizer, writeSummary } from "../io/run-record-node.js";
-import type { RunSummary } from "../io/run-record.js";
+import { readConfig, readModel, readSummary, writeConfig } from "../io/run-record-node.js";
 import type { GPTConfig } from "../nn/gpt.js";
 import { CHAT, type Trace } from "../tasks/index.js";
-import { Engine } from "../tensor/engine.js";
-import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { DistillRun, type DistillRecord, type TeacherWeights } from "../train/distill.js";
-import { distillPreset, PRESET_NAMES } from "../train/presets.js";
-import { COMMON_OPTIONS, UsageError, choiceFlag, intFlag, parse } from "./args.js";
-import { Progress } from "./progress.js";
+import { distillPreset } from "../train/presets.js";
+import { COMMON_OPTIONS, UsageError, intFlag, parse } from "./args.js";
+import { progressBar } from "./progress.js";
 import { TRACES_FILE } from "./sample-traces.js";
+import { pct, round, runStage, saveWeights, stageFlags } from "./stage.js";
 
 export async function trainDistill(argv: string[], print: (s: string) => void): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -33,9 +31,7 @@ export async function trainDistill(argv: string[], print: (s: string) => void): 
   if (!data) throw new UsageError("--data DIR is required: a dataset written by r1-lab sample-traces");
   const out = values.out;
   if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
-  const presetName = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
-  const seed = intFlag("seed", values.seed, 1);
-  const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
+  const { preset: presetName, seed, backend } = stageFlags(values);
   const preset = distillPreset(presetName);
   const config = preset.distill;
   if (values.steps !== undefined) config.steps = intFlag("steps", values.steps, config.steps, 1);
@@ -44,7 +40,8 @@ export async function trainDistill(argv: string[], print: (s: string) => void): 
   if (config.kdAlpha > 0 && !values.teacher) throw new UsageError("--kd-alpha > 0 (token-level distillation) needs --teacher DIR");
 
   const saved = (await readConfig(from)) as { stage?: string; model?: GPTConfig };
-  if (!saved.model) throw new Error(`${from}/config.json has no "model" section`);
+  const model = saved.model;
+  if (!model) throw new Error(`${from}/config.json has no "model" section`);
   const { tensors } = await readModel(from);
   const traces = (await readFile(join(data, TRACES_FILE), "utf8")).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as Trace);
   const dataSummary = await readSummary(data);
@@ -55,67 +52,62 @@ export async function trainDistill(argv: string[], print: (s: string) => void): 
     teacher = { config: t.model, model: (await readModel(values.teacher)).tensors };
   }
 
-  const { backend, fallbackReason, kind, adapter } = await createBackendWithReport(backendKind);
-  if (fallbackReason) process.stderr.write(`note: using the CPU engine: ${fallbackReason}\n`);
-  const engine = new Engine(backend);
-  const started = Date.now();
-  let run: DistillRun | null = null;
-  try {
-    run = new DistillRun(engine, config, seed, saved.model, { model: tensors, step: 0 }, traces, teacher);
-    await mkdir(out, { recursive: true });
-    await writeFile(join(out, "metrics.jsonl"), "");
-    process.stderr.write(`distilling into a ${run.student.parameterCount()}-parameter student: ${run.train.length} teacher traces` +
-      (run.dropped ? ` (${run.dropped} too long for its context left out)` : "") + (config.kdAlpha > 0 ? `, token-level KD α=${config.kdAlpha} T=${config.kdTemperature}` : ", sequence-level") + "\n");
-    if (run.train.length === 0) {
-      process.stderr.write(`warning: no trace to learn from (${traces.length} in ${data}, none fitting the student's context): the student stays its base model\n`);
-    }
-    const progress = new Progress(config.steps, `distill (${presetName}, ${backend.name})`);
-    let last: DistillRecord | null = null;
-    let heldout: number | undefined;
-    while (!run.done) {
+  let last: DistillRecord | null = null;
+  let heldout: number | undefined;
+  // distillation is not resumable: it runs to its end and saves once
+  return runStage({
+    name: "distill", preset: presetName, seed, backend, out, steps: config.steps, json: values.json, metricsFile: "new",
+    build: (engine) => {
+      const run = new DistillRun(engine, config, seed, model, { model: tensors, step: 0 }, traces, teacher);
+      announce(run, traces.length, data);
+      return run;
+    },
+    step: async (run) => {
       last = await run.next();
       if (last.heldout_accuracy !== undefined) heldout = last.heldout_accuracy;
-      await appendMetrics(out, last as never);
-      progress.update(run.step, `loss ${last.loss.toFixed(3)}${heldout === undefined ? "" : ` · held-out ${pct(heldout)}`}`);
-    }
-    const ck = await run.checkpoint();
-    await writeModel(out, ck.model, { stage: "distill", step: String(run.step) });
-    await writeOptimizer(out, ck.optimizer, { step: String(run.step) });
-    await writeConfig(out, { stage: "distill", preset: presetName, seed, step: run.step, base: from, data, teacher: values.teacher ?? null, model: saved.model, train: config, eval: preset.eval });
-    process.stderr.write("scoring the student on the held-out problems…\n");
-    let bar: Progress | null = null;
-    const scores = await evaluateStyled(run.student, CHAT, preset.eval, (done, total) => {
-      bar ??= new Progress(total, "eval sequences");
-      bar.update(done);
-    });
-    const kdFlags = config.kdAlpha > 0 ? ` --teacher ${values.teacher} --kd-alpha ${config.kdAlpha} --kd-temperature ${config.kdTemperature}` : "";
-    const summary: RunSummary = {
-      command: `r1-lab train distill --from ${from} --data ${data} --preset ${presetName} --seed ${seed} --backend ${kind} --out ${out}` +
-        (values.steps ? ` --steps ${config.steps}` : "") + kdFlags,
-      stage: "distill", preset: presetName, seed, backend: backend.name, adapter,
-      wall_s: (Date.now() - started) / 1000,
-      params: run.student.parameterCount(),
-      metrics: {
-        loss: last ? round(last.loss) : null,
-        steps: run.step,
-        traces: run.train.length,
-        tokens_trained: tokensTrained(run),
-        flops: run.flops,
-        ...scores,
-      },
-      base: from, data, data_command: dataSummary.command, teacher: values.teacher ?? dataSummary.teacher ?? null,
-      mode: config.kdAlpha > 0 ? "token-level" : "sequence-level",
-      ...(run.train.length === 0 ? { note: "no trace to learn from: the student is its base model, untrained" } : {}),
-      eval: preset.eval,
-      config,
-    };
-    await writeSummary(out, summary);
-    if (values.json) print(JSON.stringify(summary, null, 2));
-    else print(`done: held-out accuracy ${pct(summary.metrics.heldout_accuracy)} (greedy) · pass@1 ${pct(summary.metrics.pass_at_1)} · ${(run.flops / 1e12).toFixed(3)} TFLOPs of training · ${summary.wall_s.toFixed(1)} s · run record in ${out}`);
-    return 0;
-  } finally {
-    run?.dispose();
-    backend.destroy();
+      return { record: last, note: `loss ${last.loss.toFixed(3)}${heldout === undefined ? "" : ` · held-out ${pct(heldout)}`}` };
+    },
+    save: async (run) => {
+      await saveWeights(out, "distill", run.step, await run.checkpoint());
+      await writeConfig(out, { stage: "distill", preset: presetName, seed, step: run.step, base: from, data, teacher: values.teacher ?? null, model, train: config, eval: preset.eval });
+    },
+    summarize: async (run, kind) => {
+      process.stderr.write("scoring the student on the held-out problems…\n");
+      const scores = await evaluateStyled(run.student, CHAT, preset.eval, progressBar("eval sequences"));
+      const kdFlags = config.kdAlpha > 0 ? ` --teacher ${values.teacher} --kd-alpha ${config.kdAlpha} --kd-temperature ${config.kdTemperature}` : "";
+      return {
+        command: `r1-lab train distill --from ${from} --data ${data} --preset ${presetName} --seed ${seed} --backend ${kind} --out ${out}` +
+          (values.steps ? ` --steps ${config.steps}` : "") + kdFlags,
+        params: run.student.parameterCount(),
+        metrics: {
+          loss: last ? round(last.loss) : null,
+          steps: run.step,
+          traces: run.train.length,
+          tokens_trained: tokensTrained(run),
+          flops: run.flops,
+          ...scores,
+        },
+        extra: {
+          base: from, data, data_command: dataSummary.command, teacher: values.teacher ?? dataSummary.teacher ?? null,
+          mode: config.kdAlpha > 0 ? "token-level" : "sequence-level",
+          ...(run.train.length === 0 ? { note: "no trace to learn from: the student is its base model, untrained" } : {}),
+          eval: preset.eval,
+          config,
+        },
+      };
+    },
+    done: ({ metrics: m, wall_s }) =>
+      `done: held-out accuracy ${pct(m.heldout_accuracy)} (greedy) · pass@1 ${pct(m.pass_at_1)} · ${(m.flops! / 1e12).toFixed(3)} TFLOPs of training · ${wall_s.toFixed(1)} s · run record in ${out}`,
+  }, print);
+}
+
+/** what is about to be distilled, on stderr; a warning when no trace fits the student */
+function announce(run: DistillRun, traceCount: number, data: string): void {
+  const config = run.config;
+  process.stderr.write(`distilling into a ${run.student.parameterCount()}-parameter student: ${run.train.length} teacher traces` +
+    (run.dropped ? ` (${run.dropped} too long for its context left out)` : "") + (config.kdAlpha > 0 ? `, token-level KD α=${config.kdAlpha} T=${config.kdTemperature}` : ", sequence-level") + "\n");
+  if (run.train.length === 0) {
+    process.stderr.write(`warning: no trace to learn from (${traceCount} in ${data}, none fitting the student's context): the student stays its base model\n`);
   }
 }
 
@@ -133,12 +125,4 @@ function numberFlag(name: string, value: string, min: number, max: number): numb
   const x = Number(value);
   if (!Number.isFinite(x) || x < min || x > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}], got "${value}"`);
   return x;
-}
-
-function pct(x: number | null | undefined): string {
-  return x == null ? "?" : `${(x * 100).toFixed(1)}%`;
-}
-
-function round(x: number): number {
-  return Math.round(x * 1e4) / 1e4;
 }

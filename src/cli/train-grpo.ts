@@ -8,21 +8,18 @@
 // its weights, AdamW moments, frozen reference model and curriculum state.
 // At the end, the starting model (the reference) and the trained policy are scored
 // on the same held-out problems: greedy accuracy and pass@k, before and after.
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+// The step loop, checkpoints and summary.json are runStage's (stage.ts).
 import { evaluateStyled } from "../eval/styled.js";
-import { appendMetrics, readConfig, readModel, readOptimizer, readReference, writeConfig, writeModel, writeOptimizer, writeReference, writeSummary } from "../io/run-record-node.js";
-import type { RunSummary } from "../io/run-record.js";
+import { readConfig, readModel, readOptimizer, readReference, writeConfig, writeReference } from "../io/run-record-node.js";
 import type { GPT, GPTConfig } from "../nn/gpt.js";
 import { CURRICULA, type LevelAccuracy } from "../rl/curriculum.js";
 import { answerStyle, STYLE_NAMES, type StyleName } from "../tasks/index.js";
-import { Engine } from "../tensor/engine.js";
-import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
 import { GrpoRun, type GrpoConfig, type GrpoRecord, type GrpoStart } from "../train/grpo.js";
-import { grpoPreset, PRESET_NAMES } from "../train/presets.js";
+import { grpoPreset } from "../train/presets.js";
 import { COMMON_OPTIONS, UsageError, choiceFlag, intFlag, parse } from "./args.js";
-import { interruptedExit, runDirs, trimMetrics, watchInterrupt } from "./interrupt.js";
-import { Progress } from "./progress.js";
+import { runDirs } from "./interrupt.js";
+import { progressBar } from "./progress.js";
+import { pct, round, runStage, saveWeights, stageFlags } from "./stage.js";
 
 interface SavedConfig {
   stage?: string;
@@ -49,13 +46,12 @@ export async function trainGrpo(argv: string[], print: (s: string) => void): Pro
   const { from, out } = runDirs(values);
   if (!from) throw new UsageError("--from DIR is required: the checkpoint to start from (an SFT run for R1, a pretrain run for R1-Zero)");
   if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
-  const presetName = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
-  const seed = intFlag("seed", values.seed, 1);
-  const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
+  const { preset: presetName, seed, backend } = stageFlags(values);
   const preset = grpoPreset(presetName);
 
   const saved = (await readConfig(from)) as SavedConfig;
-  if (!saved.model) throw new Error(`${from}/config.json has no "model" section`);
+  const model = saved.model;
+  if (!model) throw new Error(`${from}/config.json has no "model" section`);
   const { tensors } = await readModel(from);
   const resuming = saved.stage === "grpo";
   let start: GrpoStart = { model: tensors, step: 0 };
@@ -80,94 +76,56 @@ export async function trainGrpo(argv: string[], print: (s: string) => void): Pro
   const stopAfter = intFlag("stop-after", values["stop-after"], config.steps, 1);
   const base = resuming ? (saved.base ?? from) : from;
 
-  const { backend, fallbackReason, kind, adapter } = await createBackendWithReport(backendKind);
-  if (fallbackReason) process.stderr.write(`note: using the CPU engine: ${fallbackReason}\n`);
-  const engine = new Engine(backend);
-  const started = Date.now();
-  let run: GrpoRun | null = null;
-  try {
-    run = new GrpoRun(engine, config, seed, saved.model, start);
-    await mkdir(out, { recursive: true });
-    if (!resuming || from !== out) await writeFile(join(out, "metrics.jsonl"), "");
-    else await trimMetrics(out, run.step); // lines past the checkpoint come again
-    process.stderr.write(`GRPO from ${base} (${saved.stage ?? "?"} checkpoint), ${style} style, ${config.batchSize} prompts × ${config.groupSize} samples per step\n`);
-    const progress = new Progress(config.steps, `grpo (${presetName}, ${backend.name})`);
-    let heldout: number | undefined;
-    const save = async () => {
-      const ck = await run!.checkpoint();
-      await writeModel(out, ck.model, { stage: "grpo", step: String(run!.step) });
-      await writeOptimizer(out, ck.optimizer, { step: String(run!.step) });
-      await writeReference(out, ck.reference, { stage: "reference" });
-      await writeConfig(out, {
-        stage: "grpo", preset: presetName, seed, step: run!.step, updates: run!.updates, level_accuracy: run!.levelAccuracy,
-        base, model: saved.model, train: config, eval: preset.eval,
-      });
-    };
-    let last: GrpoRecord | null = null;
-    const interrupt = watchInterrupt();
-    while (!run.done && run.step < stopAfter && !interrupt.requested) {
+  let last: GrpoRecord | null = null;
+  let heldout: number | undefined;
+  const score = (policy: GPT, label: string) => evaluateStyled(policy, answerStyle(style), preset.eval, progressBar(`${label} sequences`));
+  return runStage({
+    name: "grpo", preset: presetName, seed, backend, out, steps: config.steps, json: values.json,
+    metricsFile: resuming && from === out ? "trim" : "new",
+    resumable: { stopAfter, checkpointEvery: config.evalEvery },
+    build: (engine) => {
+      const run = new GrpoRun(engine, config, seed, model, start);
+      process.stderr.write(`GRPO from ${base} (${saved.stage ?? "?"} checkpoint), ${style} style, ${config.batchSize} prompts × ${config.groupSize} samples per step\n`);
+      return run;
+    },
+    step: async (run) => {
       last = await run.next();
       if (last.heldout_accuracy !== undefined) heldout = last.heldout_accuracy;
-      await appendMetrics(out, last as never);
       const note = `reward ${last.reward.toFixed(3)} · acc ${pct(last.accuracy)} · len ${last["completions/mean_length"].toFixed(1)}` +
         (heldout === undefined ? "" : ` · held-out ${pct(heldout)}`);
-      progress.update(run.step, note);
-      if (run.step % config.evalEvery === 0 && !run.done) await save();
-    }
-    await save();
-    interrupt.dispose();
-    if (interrupt.requested) return interruptedExit(interrupt.signal, run.step, out, print);
-    if (!run.done) {
-      print(`stopped after step ${run.step} of ${config.steps}; continue with --from ${out}`);
-      return 0;
-    }
-    process.stderr.write("scoring the starting model and the trained one on the same held-out problems…\n");
-    const score = async (model: GPT, label: string) => {
-      let bar: Progress | null = null;
-      return evaluateStyled(model, answerStyle(style), preset.eval, (done, total) => {
-        bar ??= new Progress(total, `${label} sequences`);
-        bar.update(done);
+      return { record: last, note };
+    },
+    save: async (run) => {
+      const ck = await run.checkpoint();
+      await saveWeights(out, "grpo", run.step, ck);
+      await writeReference(out, ck.reference, { stage: "reference" });
+      await writeConfig(out, {
+        stage: "grpo", preset: presetName, seed, step: run.step, updates: run.updates, level_accuracy: run.levelAccuracy,
+        base, model, train: config, eval: preset.eval,
       });
-    };
-    const before = await score(run.reference, "before");
-    const after = await score(run.policy, "after");
-    const summary: RunSummary = {
-      command: `r1-lab train grpo --from ${base} --preset ${presetName} --seed ${seed} --backend ${kind} --out ${out}` +
-        (values.steps ? ` --steps ${config.steps}` : "") + (values.style ? ` --style ${style}` : "") +
-        // the settings the run used, also when a resumed run took them from its own record
-        (config.lr !== preset.grpo.lr ? ` --lr ${values.lr ?? config.lr}` : "") +
-        (config.curriculum !== preset.grpo.curriculum ? ` --curriculum ${config.curriculum}` : ""),
-      stage: "grpo", preset: presetName, seed, backend: backend.name, adapter,
-      wall_s: (Date.now() - started) / 1000,
-      params: run.policy.parameterCount(),
-      metrics: {
-        loss: last ? round(last.loss) : null,
-        steps: run.step,
-        ...Object.fromEntries(Object.entries(before).map(([k, v]) => [`${k}_before`, v])),
-        ...after,
-      },
-      base, style, base_stage: saved.stage ?? null,
-      eval: preset.eval,
-      config,
-    };
-    await writeSummary(out, summary);
-    if (values.json) print(JSON.stringify(summary, null, 2));
-    else {
-      const m = summary.metrics;
-      print(`done: held-out accuracy ${pct(m.heldout_accuracy_before)} → ${pct(m.heldout_accuracy)} (greedy) · ` +
-        `pass@1 ${pct(m.pass_at_1_before)} → ${pct(m.pass_at_1)} · format ${pct(m.format_rate)} · ${summary.wall_s.toFixed(1)} s · run record in ${out}`);
-    }
-    return 0;
-  } finally {
-    run?.dispose();
-    backend.destroy();
-  }
-}
-
-function pct(x: number | null | undefined): string {
-  return x == null ? "?" : `${(x * 100).toFixed(1)}%`;
-}
-
-function round(x: number): number {
-  return Math.round(x * 1e4) / 1e4;
+    },
+    summarize: async (run, kind) => {
+      process.stderr.write("scoring the starting model and the trained one on the same held-out problems…\n");
+      const before = await score(run.reference, "before");
+      const after = await score(run.policy, "after");
+      return {
+        command: `r1-lab train grpo --from ${base} --preset ${presetName} --seed ${seed} --backend ${kind} --out ${out}` +
+          (values.steps ? ` --steps ${config.steps}` : "") + (values.style ? ` --style ${style}` : "") +
+          // the settings the run used, also when a resumed run took them from its own record
+          (config.lr !== preset.grpo.lr ? ` --lr ${values.lr ?? config.lr}` : "") +
+          (config.curriculum !== preset.grpo.curriculum ? ` --curriculum ${config.curriculum}` : ""),
+        params: run.policy.parameterCount(),
+        metrics: {
+          loss: last ? round(last.loss) : null,
+          steps: run.step,
+          ...Object.fromEntries(Object.entries(before).map(([k, v]) => [`${k}_before`, v])),
+          ...after,
+        },
+        extra: { base, style, base_stage: saved.stage ?? null, eval: preset.eval, config },
+      };
+    },
+    done: ({ metrics: m, wall_s }) =>
+      `done: held-out accuracy ${pct(m.heldout_accuracy_before)} → ${pct(m.heldout_accuracy)} (greedy) · ` +
+      `pass@1 ${pct(m.pass_at_1_before)} → ${pct(m.pass_at_1)} · format ${pct(m.format_rate)} · ${wall_s.toFixed(1)} s · run record in ${out}`,
+  }, print);
 }

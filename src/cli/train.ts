@@ -1,18 +1,14 @@
 // r1-lab train <stage>: run a training stage and write its run record:
 // metrics.jsonl, summary.json, config.json, model.safetensors (+ optimizer.safetensors
-// so the run can be resumed with --from).
-import { writeFile, mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { appendMetrics, readConfig, readMetrics, readModel, readOptimizer, writeConfig, writeModel, writeOptimizer, writeSummary } from "../io/run-record-node.js";
-import type { RunSummary } from "../io/run-record.js";
-import { Engine } from "../tensor/engine.js";
-import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
-import { PretrainRun, type ResumeState } from "../train/pretrain.js";
-import { ATTENTION_KINDS, BALANCE_CHOICES, moeVariant, pretrainPreset, withAttention, PRESET_NAMES, STUDENT_ARCHS, studentModel } from "../train/presets.js";
+// so the run can be resumed with --from). This file finds the stage and holds pretraining;
+// the other stages are train-<stage>.ts, and all of them share runStage (stage.ts).
+import { readConfig, readMetrics, readModel, readOptimizer, writeConfig } from "../io/run-record-node.js";
+import { PretrainRun, type PretrainRecord, type ResumeState } from "../train/pretrain.js";
+import { ATTENTION_KINDS, BALANCE_CHOICES, moeVariant, pretrainPreset, withAttention, STUDENT_ARCHS, studentModel } from "../train/presets.js";
 import { measureCacheSize, measureDecodeSpeed } from "../sample/decode-speed.js";
 import { UsageError, COMMON_OPTIONS, parse, intFlag, choiceFlag } from "./args.js";
-import { interruptedExit, runDirs, trimMetrics, watchInterrupt } from "./interrupt.js";
-import { Progress } from "./progress.js";
+import { runDirs } from "./interrupt.js";
+import { round, runStage, saveWeights, stageFlags } from "./stage.js";
 import { trainDistill } from "./train-distill.js";
 import { trainGrpo } from "./train-grpo.js";
 import { trainSft } from "./train-sft.js";
@@ -25,16 +21,19 @@ export const MLP_CHOICES = ["dense", "moe"] as const;
 /** summary.json's load_imbalance: the mean of the per-step max/mean load over this many last steps */
 export const IMBALANCE_WINDOW = 50;
 
+// each stage parses its own flags; this first pass only finds the stage (so it accepts any stage's flags)
+const TRAIN_OPTIONS = {
+  ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, style: { type: "string" },
+  attention: { type: "string" }, "measure-decode": { type: "boolean" },
+  mlp: { type: "string" }, balance: { type: "string" }, dispatch: { type: "string" },
+  lr: { type: "string" }, curriculum: { type: "string" }, resume: { type: "string" },
+  pairs: { type: "string" }, rm: { type: "string" }, reward: { type: "string" },
+  data: { type: "string" }, teacher: { type: "string" }, "kd-alpha": { type: "string" }, "kd-temperature": { type: "string" }, arch: { type: "string" },
+} as const;
+type TrainFlags = ReturnType<typeof parse<typeof TRAIN_OPTIONS>>["values"];
+
 export async function train(argv: string[], print: (s: string) => void): Promise<number> {
-  // each stage parses its own flags; this first pass only finds the stage (so it accepts any stage's flags)
-  const { values, positionals } = parse(argv, {
-    ...COMMON_OPTIONS, steps: { type: "string" }, "stop-after": { type: "string" }, style: { type: "string" },
-    attention: { type: "string" }, "measure-decode": { type: "boolean" },
-    mlp: { type: "string" }, balance: { type: "string" }, dispatch: { type: "string" },
-    lr: { type: "string" }, curriculum: { type: "string" }, resume: { type: "string" },
-    pairs: { type: "string" }, rm: { type: "string" }, reward: { type: "string" },
-    data: { type: "string" }, teacher: { type: "string" }, "kd-alpha": { type: "string" }, "kd-temperature": { type: "string" }, arch: { type: "string" },
-  });
+  const { values, positionals } = parse(argv, TRAIN_OPTIONS);
   const stage = positionals[0];
   if (!stage) throw new UsageError(`which stage? (${STAGES.join(", ")})`);
   if (!(STAGES as readonly string[]).includes(stage)) throw new UsageError(`unknown stage "${stage}" (available: ${STAGES.join(", ")})`);
@@ -45,14 +44,17 @@ export async function train(argv: string[], print: (s: string) => void): Promise
   if (stage === "rm") return trainRm(argv, print);
   if (stage === "rlhf") return trainRlhf(argv, print);
   if (stage === "dpo") return trainDpo(argv, print);
+  return trainPretrain(values, print);
+}
+
+/** Pretraining's flags, checked: the preset's configuration with the model variant they ask for. */
+function pretrainFlags(values: TrainFlags) {
   for (const flag of ["pairs", "rm", "reward"] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is a flag of train rm, rlhf and dpo`);
   for (const flag of ["style", "lr", "curriculum"] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is a flag of train grpo`);
   for (const flag of ["data", "teacher", "kd-alpha", "kd-temperature"] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} is a flag of train distill`);
   }
-  const preset = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
-  const seed = intFlag("seed", values.seed, 1);
-  const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
+  const { preset, seed, backend } = stageFlags(values);
   const { from, out } = runDirs(values);
   if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
   // --mlp moe: the preset's model with DeepSeekMoE layers at equal active parameters;
@@ -72,10 +74,13 @@ export async function train(argv: string[], print: (s: string) => void): Promise
   // --attention mha|gqa|mqa|mla: the preset's model with that attention (the presets' own is GQA)
   const attention = values.attention === undefined ? undefined : choiceFlag("attention", values.attention, ATTENTION_KINDS, "gqa");
   if (attention) config.model = withAttention(config.model, attention);
-
   // --stop-after N: take N steps of the full schedule and save; --from continues it later
   const stopAfter = intFlag("stop-after", values["stop-after"], config.steps, 1);
+  return { preset, seed, backend, from, out, mlp, balance, dispatch, arch, attention, config, stopAfter };
+}
 
+async function trainPretrain(values: TrainFlags, print: (s: string) => void): Promise<number> {
+  const { preset, seed, backend, from, out, mlp, balance, dispatch, arch, attention, config, stopAfter } = pretrainFlags(values);
   let resume: ResumeState | undefined;
   if (from) {
     const saved = (await readConfig(from)) as { step?: number; train?: unknown };
@@ -84,87 +89,64 @@ export async function train(argv: string[], print: (s: string) => void): Promise
     resume = { model: tensors, ...(optimizer ? { optimizer } : {}), step: optimizer ? Number(saved.step ?? 0) : 0 };
   }
 
-  const { backend, fallbackReason, kind, adapter } = await createBackendWithReport(backendKind);
-  if (fallbackReason) process.stderr.write(`note: using the CPU engine: ${fallbackReason}\n`);
-  const engine = new Engine(backend);
-  const started = Date.now();
-  let run: PretrainRun | null = null;
-  try {
-    run = new PretrainRun(engine, config, seed, resume);
-    await mkdir(out, { recursive: true });
-    if (!resume) await writeFile(join(out, "metrics.jsonl"), "");
-    else if (from === out) await trimMetrics(out, run.step); // lines past the checkpoint come again
-    const progress = new Progress(config.steps, `pretrain (${preset}, ${backend.name})`);
-    let last: Awaited<ReturnType<PretrainRun["next"]>> | null = null;
-    let lastVal = NaN;
-    const save = async () => {
-      const ck = await run!.checkpoint();
-      await writeModel(out, ck.model, { stage: "pretrain", step: String(run!.step) });
-      await writeOptimizer(out, ck.optimizer, { step: String(run!.step) });
-      await writeConfig(out, {
-        stage: "pretrain", preset, mlp, ...(mlp === "moe" ? { balance } : {}), seed, step: run!.step, model: config.model, train: config, ...(attention ? { attention } : {}),
-      });
-    };
-    const interrupt = watchInterrupt();
-    while (!run.done && run.step < stopAfter && !interrupt.requested) {
+  let last: PretrainRecord | null = null;
+  let lastVal = NaN;
+  return runStage({
+    name: "pretrain", preset, seed, backend, out, steps: config.steps, json: values.json,
+    // a run continued from another directory appends to what --out already holds
+    metricsFile: !resume ? "new" : from === out ? "trim" : "keep",
+    resumable: { stopAfter, checkpointEvery: config.evalEvery },
+    build: (engine) => new PretrainRun(engine, config, seed, resume),
+    step: async (run) => {
       last = await run.next();
       if (last.val_loss !== undefined) lastVal = last.val_loss;
       // an MoE model's tokens per expert, one row per MoE layer, on every line
       const loads = run.expertLoads.map((l) => l.tokens);
-      await appendMetrics(out, (loads.length > 0 ? { ...last, expert_load: loads } : last) as never);
-      progress.update(run.step, `loss ${last.loss.toFixed(3)}${Number.isNaN(lastVal) ? "" : ` · val ${lastVal.toFixed(3)}`}`);
-      if (run.step % config.evalEvery === 0 && !run.done) await save();
-    }
-    await save();
-    interrupt.dispose();
-    if (interrupt.requested) return interruptedExit(interrupt.signal, run.step, out, print);
-    if (!run.done) {
-      print(`stopped after step ${run.step} of ${config.steps}; continue with --from ${out}`);
-      return 0;
-    }
-    const held = await run.heldoutAccuracy();
-    // the decoding cache, measured from the tensors GPT.newCache allocates
-    const cache = measureCacheSize(run.model);
-    // --measure-decode: greedy KV-cached decoding of 8 sequences to the full context, fastest of 3
-    const decode = values["measure-decode"] ? await measureDecodeSpeed(run.model, { batch: 8, promptLen: 8, repeats: 3, seed }) : null;
-    const moe = mlp === "moe" ? ` --mlp moe --balance ${balance}${dispatch === "sparse" ? " --dispatch sparse" : ""}` : "";
-    const flops = run.model.flopsPerToken(config.seqLen);
-    const flags = [
-      values.steps ? ` --steps ${config.steps}` : "", attention ? ` --attention ${attention}` : "",
-      decode ? " --measure-decode" : "", from ? ` --from ${from}` : "", arch !== "preset" ? ` --arch ${arch}` : "",
-    ].join("");
-    const summary: RunSummary = {
-      command: `r1-lab train pretrain --preset ${preset}${moe} --seed ${seed} --backend ${kind} --out ${out}${flags}`,
-      stage: "pretrain", preset, seed, backend: backend.name, adapter,
-      wall_s: (Date.now() - started) / 1000,
-      params: run.model.parameterCount(),
-      metrics: {
-        loss: last ? round(last.loss) : null,
-        val_loss: round(lastVal),
-        unigram_val_loss: round(run.unigramValLoss),
-        heldout_accuracy: held.accuracy,
-        steps: run.step,
-        tokens_seen: run.step * config.batchSize * config.seqLen,
+      const note = `loss ${last.loss.toFixed(3)}${Number.isNaN(lastVal) ? "" : ` · val ${lastVal.toFixed(3)}`}`;
+      return { record: loads.length > 0 ? { ...last, expert_load: loads } : last, note };
+    },
+    save: async (run) => {
+      await saveWeights(out, "pretrain", run.step, await run.checkpoint());
+      await writeConfig(out, {
+        stage: "pretrain", preset, mlp, ...(mlp === "moe" ? { balance } : {}), seed, step: run.step, model: config.model, train: config, ...(attention ? { attention } : {}),
+      });
+    },
+    summarize: async (run, kind) => {
+      const held = await run.heldoutAccuracy();
+      // the decoding cache, measured from the tensors GPT.newCache allocates
+      const cache = measureCacheSize(run.model);
+      // --measure-decode: greedy KV-cached decoding of 8 sequences to the full context, fastest of 3
+      const decode = values["measure-decode"] ? await measureDecodeSpeed(run.model, { batch: 8, promptLen: 8, repeats: 3, seed }) : null;
+      const moe = mlp === "moe" ? ` --mlp moe --balance ${balance}${dispatch === "sparse" ? " --dispatch sparse" : ""}` : "";
+      const flops = run.model.flopsPerToken(config.seqLen);
+      const flags = [
+        values.steps ? ` --steps ${config.steps}` : "", attention ? ` --attention ${attention}` : "",
+        decode ? " --measure-decode" : "", from ? ` --from ${from}` : "", arch !== "preset" ? ` --arch ${arch}` : "",
+      ].join("");
+      return {
+        command: `r1-lab train pretrain --preset ${preset}${moe} --seed ${seed} --backend ${kind} --out ${out}${flags}`,
         params: run.model.parameterCount(),
-        active_params: run.model.activeParameterCount(),
-        flops_per_token: flops,
-        ...(mlp === "moe" ? { load_imbalance: round(await lastImbalance(out)) } : {}),
-        kv_cache_elements_per_token: cache.elementsPerToken,
-        kv_cache_bytes_per_token: cache.bytesPerToken,
-        ...(decode ? { decode_tokens_per_s: Math.round(decode.tokensPerS) } : {}),
-      },
-      attention: attention ?? "preset",
-      flops_per_token: flops,
-      config,
-    };
-    await writeSummary(out, summary);
-    if (values.json) print(JSON.stringify(summary, null, 2));
-    else print(`done: val_loss ${summary.metrics.val_loss} (unigram ${summary.metrics.unigram_val_loss}), held-out direct accuracy ${(held.accuracy * 100).toFixed(1)}% · ${summary.wall_s.toFixed(1)} s · run record in ${out}`);
-    return 0;
-  } finally {
-    run?.dispose();
-    backend.destroy();
-  }
+        metrics: {
+          loss: last ? round(last.loss) : null,
+          val_loss: round(lastVal),
+          unigram_val_loss: round(run.unigramValLoss),
+          heldout_accuracy: held.accuracy,
+          steps: run.step,
+          tokens_seen: run.step * config.batchSize * config.seqLen,
+          params: run.model.parameterCount(),
+          active_params: run.model.activeParameterCount(),
+          flops_per_token: flops,
+          ...(mlp === "moe" ? { load_imbalance: round(await lastImbalance(out)) } : {}),
+          kv_cache_elements_per_token: cache.elementsPerToken,
+          kv_cache_bytes_per_token: cache.bytesPerToken,
+          ...(decode ? { decode_tokens_per_s: Math.round(decode.tokensPerS) } : {}),
+        },
+        extra: { attention: attention ?? "preset", flops_per_token: flops, config },
+      };
+    },
+    done: ({ metrics: m, wall_s }) =>
+      `done: val_loss ${m.val_loss} (unigram ${m.unigram_val_loss}), held-out direct accuracy ${(m.heldout_accuracy! * 100).toFixed(1)}% · ${wall_s.toFixed(1)} s · run record in ${out}`,
+  }, print);
 }
 
 /**
@@ -177,9 +159,4 @@ async function lastImbalance(out: string): Promise<number> {
   const values = (await readMetrics(out)).flatMap((r) => (typeof r.load_imbalance === "number" ? [r.load_imbalance] : []));
   const tail = values.slice(-IMBALANCE_WINDOW);
   return tail.reduce((a, b) => a + b, 0) / Math.max(1, tail.length);
-}
-
-/** metrics are rounded so re-runs compare equal despite float noise in the last digits */
-function round(x: number): number {
-  return Math.round(x * 1e4) / 1e4;
 }

@@ -62,11 +62,14 @@ describe("Pretrain lesson", () => {
 
       // run the ci preset (20 steps)
       await h.locator("button[data-action=run]").click();
-      await page.waitForSelector(".r1-pt-samples[data-step='0']", { timeout: 60_000 });
-      await page.waitForFunction(() => Number(document.querySelector<HTMLElement>(".r1-pt-samples")?.dataset.step) >= 10, null, { timeout: 90_000 });
+      // On the fast CPU engine the 20 steps can finish before a poll sees the step-0 samples,
+      // so the samples' history (one entry per sampling) is what shows they followed the run.
+      await page.waitForSelector(".r1h[data-state=done]", { timeout: 100_000 });
+      const sampled = await page.locator(".r1-pt-history > div").evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.step)));
+      assert.ok(sampled.includes(0), `samples from the untrained weights (step 0) were drawn: ${sampled}`);
+      assert.ok(sampled.length >= 2, `samples were drawn more than once during the run: ${sampled}`);
       assert.equal(await page.locator(".r1-pt-samples").getAttribute("data-samples"), "3");
       assert.ok(Number(await page.locator(".r1-pt-samples .r1v-tokenstrip").first().getAttribute("data-tokens")) > 0, "a sample's tokens are drawn");
-      await page.waitForSelector(".r1h[data-state=done]", { timeout: 90_000 });
       assert.equal(await records(page), 20, "ci runs 20 steps");
       const points = await h.locator(".r1v-linechart").evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.points)));
       assert.ok(points[0]! >= 20 + 2 + 2, `loss chart: 20 losses, 2 val losses and the unigram line (got ${points[0]})`);

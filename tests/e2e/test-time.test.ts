@@ -16,6 +16,10 @@ describe("Test-time compute lesson", () => {
       await page.waitForSelector(".r1-tt-three tr[data-budget='256']", { timeout: 60_000 });
       assert.equal(await page.locator(".r1-tt-three tr[data-budget]").count(), 3);
       assert.ok(await page.locator(".r1-tt-compute[data-points]").count() >= 1, "the recorded compute chart");
+      const findings = (await page.locator(".r1-tt-findings").textContent()) ?? "";
+      for (const model of ["sft", "grpo", "distilled student"]) assert.match(findings, new RegExp(`${model}: thinking \\d`), `${model} is among the recorded models`);
+      assert.match((await page.locator("main").textContent()) ?? "", /Even in its own textbook format, .*?right \d+\.\d+% of the time per sample and at least once in 64 tries on \d+\.\d% of the problems/);
+      assert.match((await page.locator("main").textContent()) ?? "", /distilled student is the Distillation lesson's small model .*?: greedy it answers \d+\.\d%/);
       const h = page.locator(".r1h[data-job='test-time']");
       await h.locator("select[name=preset]").selectOption("ci");
       await h.locator("button[data-action=run]").click();

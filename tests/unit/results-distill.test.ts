@@ -69,6 +69,19 @@ test("the shipped report card and teacher traces are the default run's", () => {
   assert.equal(summary.metrics.acceptance_rate, run("default").metrics.acceptance_rate);
 });
 
+test("the shipped distilled student is the default pipeline's: its held-out accuracy per level is the recorded one", () => {
+  const summary = JSON.parse(readFileSync(join(root, "data/checkpoints/student-distill-default/summary.json"), "utf8")) as
+    { command: string; data_command: string; params: number; metrics: Record<string, number> };
+  assert.match(summary.command, /^r1-lab train distill --from data\/checkpoints\/student-pretrain-default .*--preset default --seed 1 --backend cpu/);
+  assert.match(summary.data_command, /^r1-lab sample-traces --from data\/checkpoints\/grpo-default --preset default --seed 1/);
+  assert.equal(summary.params, run("default").student_params);
+  const m = run("default").metrics;
+  assert.equal(summary.metrics.heldout_accuracy, m.student_distilled_heldout_accuracy);
+  for (let level = 1; level <= 5; level++) {
+    assert.equal(summary.metrics[`heldout_accuracy_L${level}`], m[`student_distilled_heldout_accuracy_L${level}`], `level ${level}`);
+  }
+});
+
 test("the recorded ci pipeline re-runs to the same numbers", { timeout: 600_000 }, async () => {
   const r = run("ci");
   const out = join(mkdtempSync(join(tmpdir(), "r1lab-distill-results-")), "ci");

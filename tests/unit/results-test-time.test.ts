@@ -15,7 +15,8 @@ interface Run {
 const results = JSON.parse(readFileSync(join(root, "data/results/test-time.json"), "utf8")) as { runs: Run[]; claims: string[] };
 
 test("each recorded model carries the k sweep, thinking or not, and the budget sweep, with its command", () => {
-  assert.ok(results.runs.some((r) => r.name === "sft"));
+  assert.deepEqual(results.runs.map((r) => r.name), ["sft", "grpo", "distilled student"], "the cold-start, RL and distilled models");
+  assert.match(results.runs[2]!.command, /--from data\/checkpoints\/student-distill-default /);
   assert.ok(Array.isArray(results.claims), "the results shape: {runs: [{name, command, metrics}], claims}");
   for (const r of results.runs) {
     assert.match(r.command, /^r1-lab eval --from data\/checkpoints\/\S+ --levels 1-5 --k 1,2,4,8,16,32,64 --problems \d+ --budget [\d,]+ --backend cpu --json$/);
