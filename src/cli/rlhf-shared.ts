@@ -1,23 +1,21 @@
-// What the three RLHF stage commands (train rm, train rlhf, train dpo) share: the
-// SFT checkpoint they start from, the preference pairs, the reward model as a scorer,
-// the held-out prompts every stage is measured on, and the stage's run loop.
-import { readFile, writeFile } from "node:fs/promises";
+// What the three RLHF stage commands (train rm, train rlhf, train dpo) share besides
+// runStage (stage.ts): the SFT checkpoint they start from, the preference pairs, the
+// reward model as a scorer, and the held-out prompts every stage is measured on.
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { evalProblems } from "../eval/evaluate.js";
-import { appendMetrics, readConfig, readModel } from "../io/run-record-node.js";
+import { readConfig, readModel } from "../io/run-record-node.js";
+import type { PolicyReport } from "../eval/preference.js";
 import type { TensorMap } from "../io/safetensors.js";
 import type { GPT, GPTConfig } from "../nn/gpt.js";
-import { RewardModel } from "../nn/reward-model.js";
+import type { RewardModel } from "../nn/reward-model.js";
 import type { SequenceReward } from "../rl/groups.js";
 import type { Problem } from "../tasks/index.js";
-import type { Engine } from "../tensor/engine.js";
-import { loadModelTensors } from "../train/checkpoint.js";
 import { samplePreferencePairs, type PairsConfig, type PreferenceData } from "../train/preferences.js";
 import type { RlhfPreset } from "../train/presets.js";
-import type { StepRecord } from "../train/step.js";
 import { UsageError } from "./args.js";
-import { interruptedExit, watchInterrupt } from "./interrupt.js";
 import { Progress } from "./progress.js";
+import { round } from "./stage.js";
 
 export interface Checkpoint {
   stage: string;
@@ -33,14 +31,6 @@ export async function readCheckpoint(dir: string, want: readonly string[]): Prom
   if (!want.includes(stage)) throw new UsageError(`${dir} is a ${stage} run; expected ${want.join(" or ")}`);
   const { tensors } = await readModel(dir);
   return { stage, model: saved.model, tensors };
-}
-
-/** the reward model saved by `train rm` */
-export async function loadRewardModel(engine: Engine, dir: string): Promise<RewardModel> {
-  const ck = await readCheckpoint(dir, ["rm"]);
-  const rm = new RewardModel(engine, ck.model, 1);
-  loadModelTensors(rm, ck.tensors);
-  return rm;
 }
 
 /** a reward model as the learned reward RL optimises: one score per prompt + reply */
@@ -63,6 +53,7 @@ export async function preferencePairs(model: GPT, pairsFile: string | undefined,
   const total = c.levels.length * (c.trainPromptsPerLevel + c.heldoutPromptsPerLevel);
   const bar = new Progress(total, "sampling preference pairs (prompts)");
   const data = await samplePreferencePairs(model, c, seed, (done) => bar.update(done));
+  await mkdir(out, { recursive: true }); // runStage makes it only after build
   await writeFile(join(out, "pairs.json"), JSON.stringify(data) + "\n");
   return data;
 }
@@ -77,38 +68,7 @@ export function pairStats(d: PreferenceData): Record<string, number> {
   };
 }
 
-/**
- * The loop every stage runs: step until done or interrupted, one metrics.jsonl line
- * per step, a progress line. Returns false when a signal stopped it (the caller saves
- * and exits with interruptedExit's code).
- */
-export async function runLoop<R extends StepRecord>(
-  run: { done: boolean; step: number; next(): Promise<R> }, total: number, label: string, out: string, note: (r: R) => string,
-  /** adds fields to a step's record before it is written (a periodic held-out measurement) */
-  enrich?: (r: R) => Promise<void>,
-): Promise<{ last: R | null; interrupted: string | null }> {
-  const progress = new Progress(total, label);
-  const interrupt = watchInterrupt();
-  let last: R | null = null;
-  try {
-    while (!run.done && !interrupt.requested) {
-      last = await run.next();
-      await enrich?.(last);
-      await appendMetrics(out, last as never);
-      progress.update(run.step, note(last));
-    }
-  } finally {
-    interrupt.dispose();
-  }
-  return { last, interrupted: interrupt.requested ? (interrupt.signal ?? "a signal") : null };
-}
-
-export { interruptedExit };
-
-export function round(x: number): number {
-  return Math.round(x * 1e4) / 1e4;
-}
-
-export function pct(x: number | null | undefined): string {
-  return x == null ? "?" : `${(x * 100).toFixed(1)}%`;
+/** a policy report as summary metrics, each key with a suffix ("_before" for the starting model) */
+export function flatReport(r: PolicyReport, suffix: string): Record<string, number | null> {
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [`${k}${suffix}`, v === null ? null : round(v)]));
 }

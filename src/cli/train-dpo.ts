@@ -6,19 +6,18 @@
 // pairs.json) or sampled exactly as `train rm` samples them (same preset and seed →
 // the same pairs). The result is measured as `train rlhf` measures its policy: gold
 // reward and KL from the start on held-out prompts (and the reward model's score of
-// it, with --rm).
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+// it, with --rm). The step loop and summary.json are runStage's.
 import { policyReport, type PolicyReport } from "../eval/preference.js";
-import { writeConfig, writeModel, writeSummary } from "../io/run-record-node.js";
-import type { RunSummary } from "../io/run-record.js";
-import type { RewardModel } from "../nn/reward-model.js";
-import { Engine } from "../tensor/engine.js";
-import { BACKEND_KINDS, createBackendWithReport } from "../tensor/create.js";
-import { DpoRun } from "../train/dpo.js";
-import { PRESET_NAMES, rlhfPreset } from "../train/presets.js";
-import { COMMON_OPTIONS, UsageError, choiceFlag, intFlag, parse } from "./args.js";
-import { interruptedExit, loadRewardModel, pairStats, pct, preferencePairs, readCheckpoint, reportProblems, rewardModelScorer, round, runLoop } from "./rlhf-shared.js";
+import { writeConfig, writeModel } from "../io/run-record-node.js";
+import { RewardModel } from "../nn/reward-model.js";
+import type { SequenceReward } from "../rl/groups.js";
+import { loadModelTensors } from "../train/checkpoint.js";
+import { DpoRun, type DpoRecord } from "../train/dpo.js";
+import type { PreferenceData } from "../train/preferences.js";
+import { rlhfPreset } from "../train/presets.js";
+import { COMMON_OPTIONS, UsageError, intFlag, parse } from "./args.js";
+import { flatReport, pairStats, preferencePairs, readCheckpoint, reportProblems, rewardModelScorer } from "./rlhf-shared.js";
+import { pct, round, runStage, stageFlags } from "./stage.js";
 
 export async function trainDpo(argv: string[], print: (s: string) => void): Promise<number> {
   const { values, positionals } = parse(argv, { ...COMMON_OPTIONS, steps: { type: "string" }, pairs: { type: "string" }, rm: { type: "string" } });
@@ -26,52 +25,56 @@ export async function trainDpo(argv: string[], print: (s: string) => void): Prom
   const { from, out } = values;
   if (!from) throw new UsageError("--from DIR is required: the SFT checkpoint DPO starts from, also its reference (e.g. data/checkpoints/sft-default)");
   if (!out) throw new UsageError("--out DIR is required (where the run record goes)");
-  const presetName = choiceFlag("preset", values.preset, PRESET_NAMES, "ci");
-  const seed = intFlag("seed", values.seed, 1);
-  const backendKind = choiceFlag("backend", values.backend, BACKEND_KINDS, "auto");
+  const { preset: presetName, seed, backend } = stageFlags(values);
   const preset = rlhfPreset(presetName);
   if (values.steps !== undefined) preset.dpo.steps = intFlag("steps", values.steps, preset.dpo.steps, 1);
   const sft = await readCheckpoint(from, ["sft", "grpo"]);
+  const rmCheckpoint = values.rm ? await readCheckpoint(values.rm, ["rm"]) : null;
+  const problems = reportProblems(preset);
 
-  const { backend, fallbackReason, kind, adapter } = await createBackendWithReport(backendKind);
-  if (fallbackReason) process.stderr.write(`note: using the CPU engine: ${fallbackReason}\n`);
-  const engine = new Engine(backend);
-  const started = Date.now();
-  let run: DpoRun | null = null;
   let rm: RewardModel | null = null;
-  try {
-    await mkdir(out, { recursive: true });
-    await writeFile(join(out, "metrics.jsonl"), "");
-    rm = values.rm ? await loadRewardModel(engine, values.rm) : null;
-    const proxy = rm ? rewardModelScorer(rm) : undefined;
-    run = new DpoRun(engine, preset.dpo, seed, sft.model, [], sft.tensors, true);
-    const pairs = await preferencePairs(run.reference, values.pairs, preset.pairs, seed, out);
-    run.setPairs(pairs.train);
-    const problems = reportProblems(preset);
-    const before: PolicyReport = await policyReport(run.reference, run.reference, problems, preset.report, proxy);
-    const { last, interrupted } = await runLoop(run, preset.dpo.steps, `dpo (${presetName}, ${backend.name})`, out,
-      (r) => `loss ${r.loss.toFixed(3)} · pair acc ${pct(r["rewards/accuracies"])}`);
-    await writeModel(out, await run.checkpoint(), { stage: "dpo", step: String(run.step) });
-    await writeConfig(out, { stage: "dpo", preset: presetName, seed, step: run.step, base: from, model: sft.model, train: preset.dpo, pairs: preset.pairs });
-    if (interrupted) return interruptedExit(interrupted, run.step, out, print);
-    const after = await policyReport(run.policy, run.reference, problems, preset.report, proxy);
-    const flat = (r: PolicyReport, suffix: string) => Object.fromEntries(Object.entries(r).map(([k, v]) => [`${k}${suffix}`, v === null ? null : round(v)]));
-    const summary: RunSummary = {
-      command: `r1-lab train dpo --from ${from} --preset ${presetName} --seed ${seed} --backend ${kind} --out ${out}` +
-        (values.steps ? ` --steps ${preset.dpo.steps}` : "") + (values.pairs ? ` --pairs ${values.pairs}` : "") + (values.rm ? ` --rm ${values.rm}` : ""),
-      stage: "dpo", preset: presetName, seed, backend: backend.name, adapter,
-      wall_s: (Date.now() - started) / 1000,
-      params: run.policy.parameterCount(),
-      metrics: { loss: last ? round(last.loss) : null, steps: run.step, ...pairStats(pairs), ...flat(before, "_before"), ...flat(after, "") },
-      base: from, report: preset.report, config: preset.dpo,
-    };
-    await writeSummary(out, summary);
-    if (values.json) print(JSON.stringify(summary, null, 2));
-    else print(`done: gold reward ${before.gold_reward.toFixed(3)} → ${after.gold_reward.toFixed(3)} · KL ${after.kl.toFixed(3)} nats · accuracy ${pct(before.accuracy)} → ${pct(after.accuracy)} · ${summary.wall_s.toFixed(1)} s · run record in ${out}`);
-    return 0;
-  } finally {
-    run?.dispose();
-    rm?.dispose();
-    backend.destroy();
-  }
+  let proxy: SequenceReward | undefined;
+  let pairs: PreferenceData | null = null;
+  let before: PolicyReport | null = null;
+  let last: DpoRecord | null = null;
+  return runStage<DpoRun>({
+    name: "dpo", preset: presetName, seed, backend, out, steps: preset.dpo.steps, json: values.json, metricsFile: "new",
+    build: async (engine) => {
+      if (rmCheckpoint) {
+        rm = new RewardModel(engine, rmCheckpoint.model, seed);
+        loadModelTensors(rm, rmCheckpoint.tensors);
+        proxy = rewardModelScorer(rm);
+      }
+      const run = new DpoRun(engine, preset.dpo, seed, sft.model, [], sft.tensors, true);
+      // the reference is the SFT model: it samples the pairs when no --pairs file is given
+      pairs = await preferencePairs(run.reference, values.pairs, preset.pairs, seed, out);
+      run.setPairs(pairs.train);
+      before = await policyReport(run.reference, run.reference, problems, preset.report, proxy);
+      return run;
+    },
+    step: async (run) => {
+      last = await run.next();
+      return { record: last, note: `loss ${last.loss.toFixed(3)} · pair acc ${pct(last["rewards/accuracies"])}` };
+    },
+    save: async (run) => {
+      await writeModel(out, await run.checkpoint(), { stage: "dpo", step: String(run.step) });
+      await writeConfig(out, { stage: "dpo", preset: presetName, seed, step: run.step, base: from, model: sft.model, train: preset.dpo, pairs: preset.pairs });
+    },
+    summarize: async (run, kind) => {
+      const after = await policyReport(run.policy, run.reference, problems, preset.report, proxy);
+      rm?.dispose();
+      return {
+        command: `r1-lab train dpo --from ${from} --preset ${presetName} --seed ${seed} --backend ${kind} --out ${out}` +
+          (values.steps ? ` --steps ${preset.dpo.steps}` : "") + (values.pairs ? ` --pairs ${values.pairs}` : "") + (values.rm ? ` --rm ${values.rm}` : ""),
+        params: run.policy.parameterCount(),
+        metrics: { loss: last ? round(last.loss) : null, steps: run.step, ...pairStats(pairs!), ...flatReport(before!, "_before"), ...flatReport(after, "") },
+        extra: { base: from, report: preset.report, config: preset.dpo },
+      };
+    },
+    done: (summary) => {
+      const m = summary.metrics;
+      const f3 = (x: number | null | undefined) => (x == null ? "?" : x.toFixed(3));
+      return `done: gold reward ${f3(m.gold_reward_before)} → ${f3(m.gold_reward)} · KL ${f3(m.kl)} nats · accuracy ${pct(m.accuracy_before)} → ${pct(m.accuracy)} · ${summary.wall_s.toFixed(1)} s · run record in ${out}`;
+    },
+  }, print);
 }
