@@ -97,13 +97,13 @@ export function proxyGoldPanel(results: RlhfResults, preset = "default"): HTMLEl
   root.dataset.recorded = "yes";
   const grid = h("div", "r1-rlhf-charts");
   const names = ["RL vs reward model: gold", "RL vs rules: gold", "DPO: gold"];
-  const gold = lineChart({ title: "gold reward (the hidden rule) against KL", series: names, xLabel: "√KL (nats)", yLabel: "gold reward", height: 240, controls: false });
+  const gold = lineChart({ title: "gold reward (the hidden rule) against √KL", series: names, xLabel: "√KL (nats)", yLabel: "gold reward", height: 240, controls: false });
   gold.set(names[0]!, againstKl(rm, "heldout_gold_reward", rm.metrics.gold_reward_before ?? null));
   gold.set(names[1]!, againstKl(rules, "heldout_gold_reward", rules.metrics.gold_reward_before ?? null));
   if (dpo) gold.set(names[2]!, [[0, dpo.metrics.gold_reward_before ?? NaN], [Math.sqrt(dpo.metrics.kl ?? NaN), dpo.metrics.gold_reward ?? NaN]]);
   gold.flush();
   const pnames = ["RL vs reward model: proxy", "RL vs rules: proxy", "DPO: proxy"];
-  const proxy = lineChart({ title: "proxy reward (the reward model's score) against KL", series: pnames, xLabel: "√KL (nats)", yLabel: "reward-model score", height: 240, controls: false });
+  const proxy = lineChart({ title: "proxy reward (the reward model's score) against √KL", series: pnames, xLabel: "√KL (nats)", yLabel: "reward-model score", height: 240, controls: false });
   proxy.set(pnames[0]!, againstKl(rm, "heldout_proxy_reward", rm.metrics.proxy_reward_before ?? null));
   proxy.set(pnames[1]!, againstKl(rules, "heldout_proxy_reward", rules.metrics.proxy_reward_before ?? null));
   if (dpo && typeof dpo.metrics.proxy_reward === "number") proxy.set(pnames[2]!, [[0, dpo.metrics.proxy_reward_before ?? NaN], [Math.sqrt(dpo.metrics.kl ?? NaN), dpo.metrics.proxy_reward]]);
@@ -113,11 +113,12 @@ export function proxyGoldPanel(results: RlhfResults, preset = "default"): HTMLEl
   return root;
 }
 
-/** Live: the harness run's held-out gold and proxy reward against its √KL, drawn as the records arrive. */
+/** Live: the harness run's held-out gold and proxy reward against its KL (nats, not √: a short run's
+ * estimate can sit just below 0, which √ cannot show), drawn as the records arrive. */
 export function liveProxyGold(): { element: HTMLElement; add(r: MetricRecord): void; clear(): void } {
   rlhfCss();
   const root = h("div", "r1-panel r1-rlhf-live");
-  const chart: LineChart = lineChart({ title: "live: gold and proxy reward against KL", series: ["gold", "proxy"], xLabel: "√KL (nats)", yLabel: "reward", height: 240, controls: false });
+  const chart: LineChart = lineChart({ title: "live: gold and proxy reward against KL", series: ["gold", "proxy"], xLabel: "KL (nats per reply)", yLabel: "reward", height: 240, controls: false });
   root.append(chart.element);
   const pts: { kl: number; gold: number; proxy: number }[] = [];
   return {
@@ -126,9 +127,8 @@ export function liveProxyGold(): { element: HTMLElement; add(r: MetricRecord): v
       if (typeof r.heldout_kl !== "number" || typeof r.heldout_gold_reward !== "number" || typeof r.heldout_proxy_reward !== "number") return;
       pts.push({ kl: r.heldout_kl, gold: r.heldout_gold_reward, proxy: r.heldout_proxy_reward });
       pts.sort((a, b) => a.kl - b.kl);
-      const d = (kl: number) => Math.sqrt(Math.max(0, kl));
-      chart.set("gold", pts.map((p) => [d(p.kl), p.gold] as const));
-      chart.set("proxy", pts.map((p) => [d(p.kl), p.proxy] as const));
+      chart.set("gold", pts.map((p) => [p.kl, p.gold] as const));
+      chart.set("proxy", pts.map((p) => [p.kl, p.proxy] as const));
       chart.flush();
       root.dataset.points = String(pts.length);
     },

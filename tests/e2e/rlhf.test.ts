@@ -20,6 +20,7 @@ describe("RLHF lesson", () => {
       const recordedPoints = await page.locator(".r1-rlhf-proxy-gold .r1v-linechart").first().getAttribute("data-points");
       assert.ok(Number(recordedPoints) >= 10, `recorded gold curves have points (${recordedPoints})`);
       await page.locator(".r1-rlhf-proxy-gold").screenshot({ path: join(SHOTS, "rlhf-proxy-gold-recorded.png") });
+      await page.locator(".r1-rlhf-rm").screenshot({ path: join(SHOTS, "rlhf-rm-calibration.png") });
 
       const h = page.locator(".r1h[data-job=rlhf]");
       await h.waitFor({ timeout: 30_000 });
@@ -32,6 +33,7 @@ describe("RLHF lesson", () => {
       assert.equal(await live.getAttribute("data-points"), "3", "gold and proxy measured at steps 0, 2 and 4");
       assert.equal(await live.locator(".r1v-linechart").getAttribute("data-points"), "6", "two series of three points");
       await live.scrollIntoViewIfNeeded();
+      await live.screenshot({ path: join(SHOTS, "rlhf-live-proxy-gold.png") });
       await screenshot(page, "rlhf-ci-run");
       assert.deepEqual(problems, []);
     } finally {
