@@ -28,9 +28,9 @@ describe("RLHF lesson", () => {
       await h.locator("button[data-action=run]").click();
       await page.waitForSelector(".r1h[data-state=done], .r1h[data-state=error]", { timeout: 240_000 });
       if ((await h.getAttribute("data-state")) !== "done") assert.fail(`the run stopped: ${await h.locator(".r1h-alert").textContent()}`);
-      assert.equal(await h.getAttribute("data-records"), "5", "step 0 and four RL steps");
+      assert.equal(await h.getAttribute("data-records"), "4", "four RL steps");
       const live = page.locator(".r1-rlhf-live");
-      assert.equal(await live.getAttribute("data-points"), "3", "gold and proxy measured at steps 0, 2 and 4");
+      assert.equal(await live.getAttribute("data-points"), "3", "gold and proxy measured at the start and after steps 2 and 4");
       assert.equal(await live.locator(".r1v-linechart").getAttribute("data-points"), "6", "two series of three points");
       await live.scrollIntoViewIfNeeded();
       await live.screenshot({ path: join(SHOTS, "rlhf-live-proxy-gold.png") });

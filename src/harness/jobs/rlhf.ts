@@ -5,8 +5,9 @@
 // The same modules as `r1-lab train rm` and `r1-lab train rlhf`.
 //
 // Records: one per RL step (GRPO's fields, plus gold_reward), and on measurement
-// steps heldout_gold_reward, heldout_proxy_reward, heldout_kl (step 0 is the start).
-// Views: "rm" once the reward model is trained: its held-out accuracy and calibration.
+// steps heldout_gold_reward, heldout_proxy_reward, heldout_kl.
+// Views: "rm" once the reward model is trained: its held-out accuracy and calibration;
+// "start": the same held-out measurement of the starting policy (KL 0), before step 1.
 import { policyReport, type PolicyReport } from "../../eval/preference.js";
 import { GPT } from "../../nn/gpt.js";
 import type { TensorMap } from "../../io/safetensors.js";
@@ -94,7 +95,7 @@ async function* runRlhf(c: RlhfJobConfig, backend: Backend, context?: JobContext
       const r: PolicyReport = await policyReport(run!.policy, run!.reference, problems, { ...P.report, samples: 2 }, proxy);
       return { heldout_gold_reward: r.gold_reward, heldout_proxy_reward: r.proxy_reward!, heldout_kl: r.kl };
     };
-    yield { step: 0, loss: 0, ...(await measure()) };
+    context?.emit("start", await measure());
     while (!run.done) {
       const started = performance.now();
       const r = await run.next();
