@@ -49,6 +49,14 @@ test("the claims quote the recorded default numbers", () => {
     assert.ok(claims.includes(`${f3(m.gold_reward_before!)} → ${f3(m.gold_reward!)}`), `${name}: gold reward before → after`);
     assert.ok(claims.includes(`KL ${f3(m.kl!)}`), `${name}: its KL`);
   }
+  // the RL runs repeated with other seeds (same reward model): each one's gold reward is quoted
+  for (const reward of ["rm", "rules"]) {
+    for (const seed of [2, 3]) {
+      const r = run(`rlhf-${reward}-default-seed${seed}`);
+      assert.match(r.command, new RegExp(`--reward ${reward} --preset default --seed ${seed} `));
+      assert.ok(claims.includes(`seed ${seed}: ${f3(r.metrics.gold_reward_before!)} → ${f3(r.metrics.gold_reward!)}`), `${r.name} is quoted`);
+    }
+  }
 });
 
 test("re-running the recorded ci commands reproduces the metrics", { timeout: 600_000 }, async () => {
