@@ -24,6 +24,10 @@ export interface RlhfResults {
 const CSS = `
 .r1-rlhf-charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 12px; }
 .r1-rlhf-table td.num { white-space: nowrap; text-align: right; }
+.r1-rlhf-pairs table { display: table; width: 100%; table-layout: fixed; font-size: 13px; }
+.r1-rlhf-pairs th:first-child { width: 16%; }
+.r1-rlhf-pairs th:last-child { width: 16%; }
+.r1-rlhf-pairs code { white-space: pre-wrap; word-break: break-all; font-size: 12px; }
 `;
 let cssDone = false;
 export function rlhfCss(): void {
@@ -189,5 +193,43 @@ export function rlhfFindings(results: RlhfResults, preset = "default"): HTMLElem
       `At the same KL from the start (${f3(same.kl)} nats, where RL with the rules ended): gold reward ${f3(same.gold_rules)} with the rules, ` +
       `${f3(same.gold_rm_at_kl)} with the learned reward model (read off its measured curve).`));
   }
+  return root;
+}
+
+interface ShownPair {
+  question: string;
+  answer: string;
+  chosenText: string;
+  rejectedText: string;
+  goldChosen: number;
+  goldRejected: number;
+  flipped: boolean;
+}
+
+/** A few labelled pairs: the prompt, the reply the rater chose and the one it rejected, with their gold scores. */
+export function pairsPanel(data: { missing?: boolean; train?: ShownPair[] }, count = 6): HTMLElement {
+  rlhfCss();
+  const root = h("div", "r1-panel r1-rlhf-pairs");
+  if (data.missing || !Array.isArray(data.train)) return missing(root, "pairs (data/preferences/pairs-ci.json)");
+  root.dataset.recorded = "yes";
+  // the flipped ones first among those shown, so a noisy label is always on screen
+  const shown = [...data.train.filter((p) => p.flipped).slice(0, 1), ...data.train.filter((p) => !p.flipped)].slice(0, count);
+  const t = h("table", "r1-table r1-rlhf-table");
+  const hr = h("tr");
+  for (const k of ["question", "chosen reply (gold)", "rejected reply (gold)", "label"]) hr.append(h("th", undefined, k));
+  t.append(hr);
+  const reply = (text: string, gold: number) => {
+    const td = h("td");
+    td.append(h("code", undefined, text.replace(/\n/g, "⏎")), h("span", "r1-note", ` (${gold.toFixed(3)})`));
+    return td;
+  };
+  for (const p of shown) {
+    const tr = h("tr");
+    tr.dataset.flipped = String(p.flipped);
+    tr.append(h("td", undefined, `${p.question} = ${p.answer}`), reply(p.chosenText, p.goldChosen), reply(p.rejectedText, p.goldRejected),
+      h("td", undefined, p.flipped ? "flipped (noisy rater)" : "as the gold rule says"));
+    t.append(tr);
+  }
+  root.append(t);
   return root;
 }

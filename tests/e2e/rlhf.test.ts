@@ -1,4 +1,5 @@
-// The RLHF lesson in Chromium: the recorded reward-model calibration and the
+// The RLHF lesson in Chromium: shipped preference pairs (one flipped label on show), the
+// recorded reward-model calibration and the
 // proxy-vs-gold chart render from data/results/rlhf.json, and a small live run (the
 // job's ci preset: pairs → reward model → RL against it) draws the live proxy-vs-gold
 // chart against KL.
@@ -15,6 +16,10 @@ describe("RLHF lesson", () => {
   test("recorded calibration and proxy-vs-gold charts; a ci run draws the live proxy-vs-gold chart", { timeout: 300_000 }, async () => {
     const { page, context, problems } = await openPage(site, "/rlhf");
     try {
+      await page.locator(".r1-rlhf-pairs[data-recorded=yes]").waitFor({ timeout: 30_000 });
+      assert.equal(await page.locator(".r1-rlhf-pairs tr[data-flipped=true]").count(), 1, "one noisy label on show");
+      assert.ok((await page.locator(".r1-rlhf-pairs tr[data-flipped=false]").count()) >= 3);
+      await page.locator(".r1-rlhf-pairs").screenshot({ path: join(SHOTS, "rlhf-pairs.png") });
       await page.locator(".r1-rlhf-rm[data-recorded=yes]").waitFor({ timeout: 30_000 });
       await page.locator(".r1-rlhf-proxy-gold[data-recorded=yes]").waitFor({ timeout: 30_000 });
       const recordedPoints = await page.locator(".r1-rlhf-proxy-gold .r1v-linechart").first().getAttribute("data-points");
