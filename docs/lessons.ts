@@ -44,6 +44,10 @@ export const LESSONS: readonly Lesson[] = [
     summary: "Group-relative policy optimisation with rule rewards: accuracy + format.",
   },
   {
+    slug: "rlhf", title: "RLHF and reward models", stages: ["grpo"],
+    summary: "A learned reward model, RL against it (reward hacking, measured), DPO — and why R1 used rules.",
+  },
+  {
     slug: "distill", title: "Distillation", stages: ["rejection", "distill"],
     summary: "Rejection-sample the teacher’s correct traces and fine-tune a smaller student.",
   },

@@ -23,6 +23,7 @@ const runs = pairs.map((pair) => {
   if (!name || !dir) throw new Error(`expected name=dir, got "${pair}"`);
   const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as {
     command: string; backend: string; adapter: string; wall_s: number; params: number; metrics: Record<string, number>; base?: string;
+    calibration?: unknown;
   };
   // a run that started from another run's checkpoint (SFT from a base): keep the command that made the base
   const baseSummary = summary.base ? join(summary.base, "summary.json") : null;
@@ -36,6 +37,8 @@ const runs = pairs.map((pair) => {
     name, command: summary.command, ...(base_command ? { base_command } : {}),
     backend: summary.backend, adapter: summary.adapter, wall_s: summary.wall_s, params: summary.params, metrics: summary.metrics,
     ...(series ? { series } : {}),
+    // a reward model's calibration bins (r1-lab train rm), which its page draws
+    ...(summary.calibration ? { calibration: summary.calibration } : {}),
   };
 });
 mkdirSync("data/results", { recursive: true });

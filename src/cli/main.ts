@@ -14,7 +14,9 @@ commands:
   info      the WebGPU adapter, its features and limits (--json)
   train     train a stage and write its run record: train pretrain --preset ci --seed 1 --out runs/pre
             stages: pretrain, sft (--from a base), grpo (--from an SFT run for R1, or a base for R1-Zero),
-            distill (--from a student base --data a sample-traces dataset [--teacher DIR --kd-alpha A])
+            distill (--from a student base --data a sample-traces dataset [--teacher DIR --kd-alpha A]),
+            rm (--from an SFT run [--pairs FILE]), rlhf (--from an SFT run --rm a reward model [--reward rm|rules]),
+            dpo (--from an SFT run [--pairs FILE] [--rm DIR to score the result])
             pretrain only: --attention <mha|gqa|mqa|mla> (the presets' own is GQA), --measure-decode
             (times KV-cached decoding after training: metrics.decode_tokens_per_s)
   sample-traces  rejection sampling: a teacher's correct, well-formed replies to training prompts,

@@ -4,7 +4,9 @@
 // its own flags, then hands runStage a Stage: the facts of the run and five pieces of its own:
 //
 //   build(engine)     create the run (a PretrainRun, SftRun, …) from its base or checkpoint;
-//                     a good place for a stderr line saying what is about to happen
+//                     a good place for a stderr line saying what is about to happen. It may
+//                     be async: a stage that first makes its data with the model (train rm
+//                     samples its preference pairs) does that here
 //   step(run)         take one training step → { record: its metrics.jsonl line, note: for the progress line }
 //   save(run)         write the checkpoint: saveWeights(…) and the stage's config.json
 //   summarize(run, k) evaluate the trained model → summary.json's command, params, metrics and
@@ -64,7 +66,7 @@ export interface Stage<R extends StageRun> {
    * Absent: the stage runs to its end and saves once.
    */
   resumable?: { stopAfter: number; checkpointEvery: number };
-  build(engine: Engine): R;
+  build(engine: Engine): R | Promise<R>;
   step(run: R): Promise<{ record: { step: number; loss: number | null }; note: string }>;
   save(run: R): Promise<void>;
   summarize(run: R, kind: CreatedBackend["kind"]): Promise<StageSummary>;
@@ -78,7 +80,7 @@ export async function runStage<R extends StageRun>(stage: Stage<R>, print: (s: s
   const started = Date.now();
   let run: R | null = null;
   try {
-    run = stage.build(engine);
+    run = await stage.build(engine);
     await startMetrics(stage.out, stage.metricsFile, run.step);
     const stopped = await takeSteps(stage, run, new Progress(stage.steps, `${stage.name} (${stage.preset}, ${backend.name})`), print);
     if (stopped !== null) return stopped;

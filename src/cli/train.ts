@@ -12,8 +12,11 @@ import { round, runStage, saveWeights, stageFlags } from "./stage.js";
 import { trainDistill } from "./train-distill.js";
 import { trainGrpo } from "./train-grpo.js";
 import { trainSft } from "./train-sft.js";
+import { trainRm } from "./train-rm.js";
+import { trainRlhf } from "./train-rlhf.js";
+import { trainDpo } from "./train-dpo.js";
 
-export const STAGES = ["pretrain", "sft", "grpo", "distill"] as const;
+export const STAGES = ["pretrain", "sft", "grpo", "distill", "rm", "rlhf", "dpo"] as const;
 export const MLP_CHOICES = ["dense", "moe"] as const;
 /** summary.json's load_imbalance: the mean of the per-step max/mean load over this many last steps */
 export const IMBALANCE_WINDOW = 50;
@@ -24,6 +27,7 @@ const TRAIN_OPTIONS = {
   attention: { type: "string" }, "measure-decode": { type: "boolean" },
   mlp: { type: "string" }, balance: { type: "string" }, dispatch: { type: "string" },
   lr: { type: "string" }, curriculum: { type: "string" }, resume: { type: "string" },
+  pairs: { type: "string" }, rm: { type: "string" }, reward: { type: "string" },
   data: { type: "string" }, teacher: { type: "string" }, "kd-alpha": { type: "string" }, "kd-temperature": { type: "string" }, arch: { type: "string" },
 } as const;
 type TrainFlags = ReturnType<typeof parse<typeof TRAIN_OPTIONS>>["values"];
@@ -37,11 +41,15 @@ export async function train(argv: string[], print: (s: string) => void): Promise
   if (stage === "sft") return trainSft(argv, print);
   if (stage === "grpo") return trainGrpo(argv, print);
   if (stage === "distill") return trainDistill(argv, print);
+  if (stage === "rm") return trainRm(argv, print);
+  if (stage === "rlhf") return trainRlhf(argv, print);
+  if (stage === "dpo") return trainDpo(argv, print);
   return trainPretrain(values, print);
 }
 
 /** Pretraining's flags, checked: the preset's configuration with the model variant they ask for. */
 function pretrainFlags(values: TrainFlags) {
+  for (const flag of ["pairs", "rm", "reward"] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is a flag of train rm, rlhf and dpo`);
   for (const flag of ["style", "lr", "curriculum"] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is a flag of train grpo`);
   for (const flag of ["data", "teacher", "kd-alpha", "kd-temperature"] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} is a flag of train distill`);

@@ -13,6 +13,7 @@ import { grpoJob } from "./jobs/grpo.js";
 import { testTimeJob } from "./jobs/test-time.js";
 import { moeJob } from "./jobs/moe.js";
 import { distillJob } from "./jobs/distill.js";
+import { rlhfJob } from "./jobs/rlhf.js";
 
 export const JOBS: Readonly<Record<string, JobDef>> = {
   [spiralsJob.name]: spiralsJob,
@@ -23,6 +24,7 @@ export const JOBS: Readonly<Record<string, JobDef>> = {
   [mlaJob.name]: mlaJob,
   [moeJob.name]: moeJob,
   [distillJob.name]: distillJob,
+  [rlhfJob.name]: rlhfJob,
 };
 
 export function getJob(name: string): JobDef {

@@ -233,13 +233,22 @@ export class GPT extends Module {
    * load statistics count (loss() passes its loss mask); none = all.
    */
   forward(ids: Tensor, caches?: LayerCache[], pos0 = 0, keyStart?: Tensor, tokenMask: Tensor | null = null): Tensor {
+    const h = this.hidden(ids, caches, pos0, keyStart, tokenMask);
+    return this.head ? this.head.forward(h) : this.engine.matmul(h, this.embed.weight, { transB: true });
+  }
+
+  /**
+   * The trunk without the output head: ids i32 [B, T] → the final-normed hidden states
+   * [B·T, dModel] that the head turns into logits. A reward model reads these
+   * (src/nn/reward-model.ts). Arguments as for forward.
+   */
+  hidden(ids: Tensor, caches?: LayerCache[], pos0 = 0, keyStart?: Tensor, tokenMask: Tensor | null = null): Tensor {
     const e = this.engine;
     const [B, T] = ids.shape as [number, number];
     if (pos0 + T > this.config.maxSeqLen) throw new Error(`GPT: positions up to ${pos0 + T} exceed maxSeqLen ${this.config.maxSeqLen}`);
     let x = this.embed.forward(ids); // [B, T, C]
     this.blocks.forEach((b, i) => (x = b.forward(x, caches?.[i], pos0, keyStart, tokenMask)));
-    const h = e.reshape(this.norm.forward(x), [B * T, this.config.dModel]);
-    return this.head ? this.head.forward(h) : e.matmul(h, this.embed.weight, { transB: true });
+    return e.reshape(this.norm.forward(x), [B * T, this.config.dModel]);
   }
 
   /**

@@ -10,3 +10,4 @@ export * from "./corpus.js";
 export * from "./traces.js";
 export * from "./styles.js";
 export * from "./rewards.js";
+export * from "./preference.js";

@@ -23,7 +23,7 @@ import { GPT, type GPTConfig } from "../nn/gpt.js";
 import { AdamW } from "../optim/adamw.js";
 import { learningRate } from "../optim/schedule.js";
 import { drawLevels, updateLevelAccuracy, type Curriculum, type LevelAccuracy } from "../rl/curriculum.js";
-import { sampleGroups, type SampledGroup } from "../rl/groups.js";
+import { sampleGroups, type SampledGroup, type SequenceReward } from "../rl/groups.js";
 import { grpoLoss, readGrpoStats, tokenLogProbs, type GrpoStats, type Normalisation } from "../rl/grpo.js";
 import { packRollouts } from "../rl/rollout.js";
 import { answerStyle, deriveSeed, generateProblems, type Problem, type StyleName } from "../tasks/index.js";
@@ -79,6 +79,8 @@ export interface GrpoRecord extends StepRecord {
   groups_sampled: number;
   /** groups trained on */
   groups_kept: number;
+  /** mean gold score (src/tasks/preference.ts) of the sampled completions */
+  gold_reward: number;
   heldout_accuracy?: number;
   heldout_format_rate?: number;
 }
@@ -116,7 +118,12 @@ export class GrpoRun {
   /** the groups of the latest step (for the group viewer) */
   lastGroups: SampledGroup[] = [];
 
-  constructor(readonly engine: Engine, readonly config: GrpoConfig, readonly seed: number, modelConfig: GPTConfig, start: GrpoStart) {
+  /**
+   * `reward`: a learned reward model's score to optimise instead of the rule rewards
+   * (the RLHF lesson); rule scores and gold scores are still logged beside it.
+   */
+  constructor(readonly engine: Engine, readonly config: GrpoConfig, readonly seed: number, modelConfig: GPTConfig, start: GrpoStart,
+    readonly reward?: SequenceReward) {
     validateGrpoConfig(config);
     this.policy = new GPT(engine, modelConfig, seed);
     loadModelTensors(this.policy, start.model);
@@ -167,6 +174,7 @@ export class GrpoRun {
       const groups = await sampleGroups(this.policy, this.problemsAt(step, round, need), answerStyle(c.style), {
         groupSize: c.groupSize, temperature: c.temperature, topP: c.topP, maxNewTokens: c.maxNewTokens,
         seed: deriveSeed(this.seed, `grpo/sample/${step}/${round}`), weights: c.rewards, scaleByStd: c.scaleByStd,
+        ...(this.reward ? { reward: this.reward } : {}),
       });
       sampled.push(...groups);
       kept.push(...(c.dynamicSampling ? groups.filter((g) => !g.stats.zeroSpread) : groups));
@@ -209,6 +217,7 @@ export class GrpoRun {
       format_rate: mean(sampled.flatMap((g) => g.scores.map((x) => (x.formatOk ? 1 : 0)))),
       groups_sampled: sampled.length,
       groups_kept: kept.length,
+      gold_reward: mean(sampled.flatMap((g) => g.gold)),
     };
     if (this.step % c.evalEvery === 0 || this.done) {
       const h = await this.heldoutScores();

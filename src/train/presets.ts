@@ -9,6 +9,10 @@ import type { SftConfig } from "./sft.js";
 import type { DistillConfig } from "./distill.js";
 import type { RejectionConfig } from "./rejection.js";
 import type { OptimSettings } from "./step.js";
+import type { PolicyReportOptions } from "../eval/preference.js";
+import type { PairsConfig } from "./preferences.js";
+import type { RmConfig } from "./rm.js";
+import type { DpoConfig } from "./dpo.js";
 import { vocabSize } from "../tasks/index.js";
 
 export interface PretrainConfig extends OptimSettings {
@@ -255,4 +259,52 @@ export const DISTILL_PRESETS: Record<PresetName, DistillPreset> = {
 export function distillPreset(name: string): DistillPreset {
   if (!(PRESET_NAMES as readonly string[]).includes(name)) throw new Error(`unknown preset "${name}" (choose ${PRESET_NAMES.join(" or ")})`);
   return structuredClone(DISTILL_PRESETS[name as PresetName]);
+}
+
+/**
+ * The RLHF lesson (`r1-lab train rm | rlhf | dpo`), all from the SFT checkpoint:
+ * preference pairs sampled from it, a reward model trained on them, RL (GRPO's loop)
+ * against the reward model or the rules, and DPO on the same pairs. `report` is the
+ * held-out measurement every stage ends with (src/eval/preference.ts).
+ */
+export interface RlhfPreset {
+  pairs: PairsConfig;
+  rm: RmConfig;
+  /** RL against the learned reward (or, with --reward rules, the rule rewards) */
+  rl: Omit<GrpoConfig, "style">;
+  dpo: DpoConfig;
+  report: PolicyReportOptions & { levels: number[]; problemsPerLevel: number };
+}
+
+export const RLHF_PRESETS: Record<PresetName, RlhfPreset> = {
+  // levels 1–2, a few steps of each: checks the machinery, not the claims
+  ci: {
+    pairs: { levels: [1, 2], trainPromptsPerLevel: 48, heldoutPromptsPerLevel: 16, maxNewTokens: 48, noise: 0.1, batchSize: 64 },
+    rm: { batchSize: 16, steps: 20, lr: 3e-4, warmupSteps: 4, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1, evalEvery: 10, calibrationBins: 5 },
+    rl: {
+      batchSize: 4, groupSize: 4, updatesPerBatch: 2, steps: 4, lr: 1e-4, warmupSteps: 1, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1,
+      temperature: 1, topP: 1, maxNewTokens: 48, beta: 0.01, eps: 0.2, epsHigh: 0.28, normalisation: "token", scaleByStd: true,
+      rewards: { accuracy: 1, format: 0.1 }, levels: [1, 2], curriculum: "uniform", dynamicSampling: false, maxSamplingRounds: 1,
+      evalEvery: 2, evalProblemsPerLevel: 4,
+    },
+    dpo: { batchSize: 8, steps: 6, lr: 1e-4, warmupSteps: 1, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1, beta: 0.1 },
+    report: { levels: [1, 2], problemsPerLevel: 8, samples: 2, maxNewTokens: 48, seed: 1, batchSize: 64 },
+  },
+  default: {
+    pairs: { levels: [1, 2, 3], trainPromptsPerLevel: 6000, heldoutPromptsPerLevel: 300, maxNewTokens: 120, noise: 0.1, batchSize: 128 },
+    rm: { batchSize: 32, steps: 600, lr: 3e-4, warmupSteps: 20, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1, evalEvery: 50, calibrationBins: 10 },
+    rl: {
+      batchSize: 8, groupSize: 8, updatesPerBatch: 2, steps: 120, lr: 1e-4, warmupSteps: 5, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1,
+      temperature: 1, topP: 1, maxNewTokens: 120, beta: 0.01, eps: 0.2, epsHigh: 0.28, normalisation: "token", scaleByStd: true,
+      rewards: { accuracy: 1, format: 0.1 }, levels: [1, 2, 3], curriculum: "uniform", dynamicSampling: false, maxSamplingRounds: 1,
+      evalEvery: 10, evalProblemsPerLevel: 10,
+    },
+    dpo: { batchSize: 32, steps: 100, lr: 1e-4, warmupSteps: 10, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1, beta: 0.1 },
+    report: { levels: [1, 2, 3], problemsPerLevel: 30, samples: 2, maxNewTokens: 120, seed: 1, batchSize: 128 },
+  },
+};
+
+export function rlhfPreset(name: string): RlhfPreset {
+  if (!(PRESET_NAMES as readonly string[]).includes(name)) throw new Error(`unknown preset "${name}" (choose ${PRESET_NAMES.join(" or ")})`);
+  return structuredClone(RLHF_PRESETS[name as PresetName]);
 }
