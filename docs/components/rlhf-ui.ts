@@ -3,6 +3,7 @@
 // DPO beside them, and sentences built from data/results/rlhf.json. Nothing here
 // trains; the numbers come from the results file or from the harness's records.
 import type { MetricRecord } from "../lib/harness/jobs.js";
+import type { RlhfPhaseView } from "../lib/harness/jobs/rlhf.js";
 import { lineChart, type LineChart } from "../lib/viz/line-chart.js";
 import { h } from "../lib/viz/dom.js";
 
@@ -119,14 +120,27 @@ export function proxyGoldPanel(results: RlhfResults, preset = "default"): HTMLEl
 
 /** Live: the harness run's held-out gold and proxy reward against its KL (nats, not √: a short run's
  * estimate can sit just below 0, which √ cannot show), drawn as the records arrive. */
-export function liveProxyGold(): { element: HTMLElement; add(r: MetricRecord): void; clear(): void } {
+/** What the run is doing before its RL steps, which take the harness's progress bar. */
+export function phaseText(v: RlhfPhaseView): string {
+  const n = (x: number) => x.toLocaleString("en-US");
+  if (v.phase === "pairs") return `1 of 3 · sampling preference pairs from the SFT model: ${n(v.done)} of ${n(v.total)} prompts (two replies each)`;
+  if (v.phase === "rm") return `2 of 3 · training the reward model on them: step ${n(v.done)} of ${n(v.total)}`;
+  return `3 of 3 · RL: ${n(v.total)} steps, counted by the progress bar above; gold, proxy and KL are measured on held-out prompts as it goes`;
+}
+
+export function liveProxyGold(): { element: HTMLElement; add(r: MetricRecord): void; phase(v: RlhfPhaseView): void; clear(): void } {
   rlhfCss();
   const root = h("div", "r1-panel r1-rlhf-live");
+  const phaseLine = h("p", "r1-note r1-rlhf-phase", "Press Run: the pairs are sampled and the reward model trained first, then the RL steps begin.");
   const chart: LineChart = lineChart({ title: "live: gold and proxy reward against KL", series: ["gold", "proxy"], xLabel: "KL (nats per reply)", yLabel: "reward", height: 240, controls: false });
-  root.append(chart.element);
+  root.append(phaseLine, chart.element);
   const pts: { kl: number; gold: number; proxy: number }[] = [];
   return {
     element: root,
+    phase(v) {
+      phaseLine.textContent = phaseText(v);
+      phaseLine.dataset.phase = v.phase;
+    },
     add(r) {
       if (typeof r.heldout_kl !== "number" || typeof r.heldout_gold_reward !== "number" || typeof r.heldout_proxy_reward !== "number") return;
       pts.push({ kl: r.heldout_kl, gold: r.heldout_gold_reward, proxy: r.heldout_proxy_reward });
@@ -140,6 +154,8 @@ export function liveProxyGold(): { element: HTMLElement; add(r: MetricRecord): v
       pts.length = 0;
       chart.clear();
       root.dataset.points = "0";
+      phaseLine.textContent = "Press Run: the pairs are sampled and the reward model trained first, then the RL steps begin.";
+      delete phaseLine.dataset.phase;
     },
   };
 }

@@ -65,6 +65,12 @@ export interface JobContext {
    * between two records (never during a step) to save the run.
    */
   saveable?(read: () => Promise<JobState>): void;
+  /**
+   * Set when the harness only times a few steps to say how long a run will take. A job
+   * whose set-up before the first step takes minutes (RLHF's pairs and reward model) may
+   * do a slice of it and report the time the rest would take with skipped(ms).
+   */
+  readonly timing?: { skipped(ms: number): void };
 }
 
 /**

@@ -37,6 +37,8 @@ describe("RLHF lesson", () => {
       const live = page.locator(".r1-rlhf-live");
       assert.equal(await live.getAttribute("data-points"), "3", "gold and proxy measured at the start and after steps 2 and 4");
       assert.equal(await live.locator(".r1v-linechart").getAttribute("data-points"), "6", "two series of three points");
+      assert.equal(await live.locator(".r1-rlhf-phase").getAttribute("data-phase"), "rl", "the phase line followed the run to its RL steps");
+      assert.match((await live.locator(".r1-rlhf-phase").textContent()) ?? "", /^3 of 3 · RL: 4 steps/);
       await live.scrollIntoViewIfNeeded();
       await live.screenshot({ path: join(SHOTS, "rlhf-live-proxy-gold.png") });
       await screenshot(page, "rlhf-ci-run");

@@ -10,7 +10,8 @@ before(async () => { site = await startSite(); });
 after(async () => { await site?.close(); });
 
 describe("time before Run", () => {
-  for (const path of ["/engine", "/pretrain"]) {
+  // /rlhf: its minutes of set-up (pairs, reward model) are timed on a slice and scaled up
+  for (const path of ["/engine", "/pretrain", "/rlhf"]) {
     test(`${path}: the Run button shows the expected time before it is pressed`, { timeout: 120_000 }, async () => {
       const { page, context, problems } = await openPage(site, path);
       try {

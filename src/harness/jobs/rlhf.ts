@@ -68,6 +68,13 @@ export function rlhfRlConfig(c: RlhfJobConfig): GrpoConfig {
   };
 }
 
+/** Where a run is before its RL steps: sampling pairs (prompts done), training the reward model (steps), or RL. */
+export interface RlhfPhaseView {
+  phase: "pairs" | "rm" | "rl";
+  done: number;
+  total: number;
+}
+
 export interface RlhfRmView {
   pairs: number;
   evaluation: RmEvaluation;
@@ -81,10 +88,23 @@ async function* runRlhf(c: RlhfJobConfig, backend: Backend, context?: JobContext
   let run: GrpoRun | null = null;
   let rmRun: RmRun | null = null;
   try {
-    // 1. the reward model, from pairs the SFT model writes
-    const [train, heldout] = await pairsFor(engine, c, levels, sft);
-    rmRun = new RmRun(engine, { ...P.rm, steps: c.rmSteps, batchSize: Math.min(P.rm.batchSize, train.length), evalEvery: c.rmSteps }, c.seed, model, train, heldout, { sft });
-    while (!rmRun.done) await rmRun.next();
+    // 1. the reward model, from pairs the SFT model writes (minutes at the default size, before
+    // the first RL step: the "phase" view says where the run is)
+    const phase = (v: RlhfPhaseView) => context?.emit("phase", v);
+    // only timing the run (the Run button's estimate): a slice of each phase, the rest estimated
+    const slice = context?.timing ? timingSlice(c) : { pairPrompts: c.pairPrompts, rmSteps: c.rmSteps };
+    let t = performance.now();
+    const [train, heldout] = await pairsFor(engine, { ...c, pairPrompts: slice.pairPrompts }, levels, sft, (done, total) => phase({ phase: "pairs", done, total }));
+    const pairsMs = performance.now() - t;
+    rmRun = new RmRun(engine, { ...P.rm, steps: slice.rmSteps, batchSize: Math.min(P.rm.batchSize, train.length), evalEvery: slice.rmSteps }, c.seed, model, train, heldout, { sft });
+    phase({ phase: "rm", done: 0, total: slice.rmSteps });
+    t = performance.now();
+    while (!rmRun.done) {
+      await rmRun.next();
+      if (rmRun.step % 10 === 0 || rmRun.done) phase({ phase: "rm", done: rmRun.step, total: slice.rmSteps });
+    }
+    const rmMs = performance.now() - t;
+    context?.timing?.skipped(pairsMs * (promptsOf(c) / promptsOf({ ...c, ...slice }) - 1) + rmMs * (c.rmSteps / slice.rmSteps - 1));
     context?.emit("rm", { pairs: train.length, evaluation: await rmRun.evaluate() } satisfies RlhfRmView);
     const rm = rmRun.model;
     const proxy: SequenceReward = (prompts, replies) => rm.scoreSequences(prompts.map((p, i) => [...p, ...replies[i]!]));
@@ -95,6 +115,7 @@ async function* runRlhf(c: RlhfJobConfig, backend: Backend, context?: JobContext
       const r: PolicyReport = await policyReport(run!.policy, run!.reference, problems, { ...P.report, samples: 2 }, proxy);
       return { heldout_gold_reward: r.gold_reward, heldout_proxy_reward: r.proxy_reward!, heldout_kl: r.kl };
     };
+    phase({ phase: "rl", done: 0, total: c.steps });
     context?.emit("start", await measure());
     while (!run.done) {
       const started = performance.now();
@@ -110,14 +131,39 @@ async function* runRlhf(c: RlhfJobConfig, backend: Backend, context?: JobContext
   }
 }
 
+/**
+ * Prompts per level for the pairs: the learner's count for training, a quarter as many held
+ * out but at most the CLI preset's 300 (the held-out split has only about 1,200 distinct
+ * level-1 questions), so the default matches `r1-lab train rm --preset default`.
+ */
+export function pairPromptCounts(c: RlhfJobConfig): { trainPromptsPerLevel: number; heldoutPromptsPerLevel: number } {
+  return {
+    trainPromptsPerLevel: c.pairPrompts,
+    heldoutPromptsPerLevel: Math.min(P.pairs.heldoutPromptsPerLevel, Math.max(4, Math.round(c.pairPrompts / 4))),
+  };
+}
+
+/** the part of the set-up a timing run does: enough prompts for full reward-model batches, 10 of its steps */
+function timingSlice(c: RlhfJobConfig): { pairPrompts: number; rmSteps: number } {
+  return { pairPrompts: Math.min(c.pairPrompts, 160), rmSteps: Math.min(c.rmSteps, 10) };
+}
+
+/** prompts sampled for the pairs (two replies each), train and held-out, over every level */
+function promptsOf(c: RlhfJobConfig): number {
+  const n = pairPromptCounts(c);
+  return c.maxLevel * (n.trainPromptsPerLevel + n.heldoutPromptsPerLevel);
+}
+
 /** preference pairs for the reward model: train and held-out pairs from the SFT model */
-async function pairsFor(engine: Engine, c: RlhfJobConfig, levels: number[], sft: TensorMap): Promise<[PreferencePair[], PreferencePair[]]> {
+async function pairsFor(
+  engine: Engine, c: RlhfJobConfig, levels: number[], sft: TensorMap, onBatch: (done: number, total: number) => void,
+): Promise<[PreferencePair[], PreferencePair[]]> {
   const sampler = new GPT(engine, PRETRAIN_PRESETS.default.model, c.seed);
   try {
     loadModelTensors(sampler, sft);
     const data = await samplePreferencePairs(sampler, {
-      ...P.pairs, levels, trainPromptsPerLevel: c.pairPrompts, heldoutPromptsPerLevel: Math.max(4, Math.round(c.pairPrompts / 4)),
-    }, c.seed);
+      ...P.pairs, levels, ...pairPromptCounts(c),
+    }, c.seed, onBatch);
     return [data.train, data.heldout];
   } finally {
     sampler.dispose();
@@ -135,7 +181,7 @@ export const rlhfJob: JobDef<RlhfJobConfig> = {
   description: "Sample preference pairs, train a Bradley–Terry reward model, then optimise against it and watch the gold reward.",
   params: [
     { key: "reward", label: "optimise", kind: "choice", choices: RLHF_REWARD_CHOICES, help: "the learned reward model (the proxy), or R1's rule rewards" },
-    { key: "pairPrompts", label: "pair prompts per level", kind: "int", min: 8, max: 10_000, help: "two replies each; pairs the gold rule calls a tie are dropped" },
+    { key: "pairPrompts", label: "pair prompts per level", kind: "int", min: 8, max: 9_000, help: "two replies each; pairs the gold rule calls a tie are dropped (level 1 has under 10,000 distinct training questions)" },
     { key: "rmSteps", label: "reward-model steps", kind: "int", min: 1, max: 10_000 },
     { key: "prompts", label: "prompts per step (P)", kind: "int", min: 1, max: 64 },
     { key: "groupSize", label: "samples per prompt (G)", kind: "int", min: 2, max: 64 },
