@@ -10,10 +10,9 @@ import { GPT, type GPTConfig } from "../nn/gpt.js";
 import { AdamW } from "../optim/adamw.js";
 import { learningRate } from "../optim/schedule.js";
 import { dpoLoss, sequenceLogProbs } from "../rl/preference.js";
-import { mulberry32, shuffleInPlace } from "../tasks/index.js";
 import type { Engine, Tensor } from "../tensor/engine.js";
 import { loadModelTensors, modelTensors } from "./checkpoint.js";
-import { pairPromptIds, type PreferencePair } from "./preferences.js";
+import { pairBatchAt, pairPromptIds, type PreferencePair } from "./preferences.js";
 import { trainStep, type OptimSettings, type StepRecord } from "./step.js";
 
 export interface DpoConfig extends OptimSettings {
@@ -34,7 +33,6 @@ export class DpoRun {
   readonly reference: GPT;
   readonly optimizer: AdamW;
   step = 0;
-  private order: number[] = [];
 
   private train: readonly PreferencePair[] = [];
 
@@ -55,23 +53,15 @@ export class DpoRun {
   setPairs(train: readonly PreferencePair[]): void {
     if (train.length < this.config.batchSize) throw new RangeError(`dpo: ${train.length} training pairs, fewer than one batch of ${this.config.batchSize}`);
     this.train = train;
-    this.order = [];
   }
 
   get done(): boolean {
     return this.step >= this.config.steps;
   }
 
-  /** the pairs of step `step`: epochs over the training pairs, each in its own seeded order */
+  /** the pairs of step `step` (the same for the same seed and step) */
   batchAt(step: number): PreferencePair[] {
-    const P = this.config.batchSize;
-    const perEpoch = Math.floor(this.train.length / P);
-    const epoch = Math.floor(step / perEpoch);
-    if (step % perEpoch === 0 || this.order.length === 0) {
-      this.order = shuffleInPlace(mulberry32(this.seed * 1000 + epoch), this.train.map((_, i) => i));
-    }
-    const at = (step % perEpoch) * P;
-    return this.order.slice(at, at + P).map((i) => this.train[i]!);
+    return pairBatchAt(this.train, this.config.batchSize, this.seed, step);
   }
 
   async next(): Promise<DpoRecord> {

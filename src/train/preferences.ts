@@ -10,7 +10,7 @@
 import type { GPT } from "../nn/gpt.js";
 import { generate } from "../sample/generate.js";
 import { styledPromptIds } from "../eval/styled.js";
-import { CHAT, decode, deriveSeed, generateProblems, goldScore, labelPairs, type Problem, type Split } from "../tasks/index.js";
+import { CHAT, decode, deriveSeed, generateProblems, goldScore, labelPairs, mulberry32, shuffleInPlace, type Problem, type Split } from "../tasks/index.js";
 
 export interface PairsConfig {
   levels: number[];
@@ -102,4 +102,17 @@ interface Reply {
   tokens: number[];
   text: string;
   gold: number;
+}
+
+/**
+ * The pairs of training step `step` (the reward model's and DPO's): epochs over the pairs,
+ * each epoch in its own seeded order, so the same seed and step give the same batch, also
+ * after a resume. Shuffling a few thousand indices per step costs nothing next to the step.
+ */
+export function pairBatchAt(pairs: readonly PreferencePair[], batchSize: number, seed: number, step: number): PreferencePair[] {
+  const perEpoch = Math.floor(pairs.length / batchSize);
+  const epoch = Math.floor(step / perEpoch);
+  const order = shuffleInPlace(mulberry32(seed * 1000 + epoch), pairs.map((_, i) => i));
+  const at = (step % perEpoch) * batchSize;
+  return order.slice(at, at + batchSize).map((i) => pairs[i]!);
 }

@@ -16,10 +16,10 @@ import { RewardModel, packSequences } from "../nn/reward-model.js";
 import { AdamW } from "../optim/adamw.js";
 import { learningRate } from "../optim/schedule.js";
 import { bradleyTerryLoss } from "../rl/preference.js";
-import { mulberry32, shuffleInPlace } from "../tasks/index.js";
+import { mulberry32 } from "../tasks/index.js";
 import type { Engine, Tensor } from "../tensor/engine.js";
 import { loadModelTensors, modelTensors } from "./checkpoint.js";
-import { pairPromptIds, type PreferencePair } from "./preferences.js";
+import { pairBatchAt, pairPromptIds, type PreferencePair } from "./preferences.js";
 import { trainStep, type OptimSettings, type StepRecord } from "./step.js";
 
 export interface RmConfig extends OptimSettings {
@@ -59,7 +59,6 @@ export class RmRun {
   readonly model: RewardModel;
   readonly optimizer: AdamW;
   step = 0;
-  private order: number[] = [];
 
   /** `sft`: the trunk's starting weights (the SFT checkpoint); `rm`: a whole reward model instead */
   constructor(readonly engine: Engine, readonly config: RmConfig, readonly seed: number, modelConfig: GPTConfig,
@@ -78,16 +77,9 @@ export class RmRun {
     return this.step >= this.config.steps;
   }
 
-  /** the pairs of step `step`: epochs over the training pairs, each in its own seeded order */
+  /** the pairs of step `step` (the same for the same seed and step) */
   batchAt(step: number): PreferencePair[] {
-    const P = this.config.batchSize;
-    const perEpoch = Math.floor(this.train.length / P);
-    const epoch = Math.floor(step / perEpoch);
-    if (step % perEpoch === 0 || this.order.length === 0) {
-      this.order = shuffleInPlace(mulberry32(this.seed * 1000 + epoch), this.train.map((_, i) => i));
-    }
-    const at = (step % perEpoch) * P;
-    return this.order.slice(at, at + P).map((i) => this.train[i]!);
+    return pairBatchAt(this.train, this.config.batchSize, this.seed, step);
   }
 
   async next(): Promise<RmRecord> {
