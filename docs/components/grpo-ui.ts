@@ -15,6 +15,7 @@ import { PRETRAIN_PRESETS } from "../lib/train/presets.js";
 import { CHAT, DEFAULT_REWARD_WEIGHTS, generateProblems } from "../lib/tasks/index.js";
 import { lineChart } from "../lib/viz/line-chart.js";
 import { h } from "../lib/viz/dom.js";
+import { madeBy, wallTime } from "./recorded.js";
 
 const CSS = `
 .r1-grpo-viewer table { display: table; width: 100%; table-layout: auto; font-size: 13px; }
@@ -246,19 +247,13 @@ export function grpoResultsPanel(results: GrpoResults): HTMLElement {
     const tr = h("tr");
     tr.dataset.run = r.name;
     const arrow = (k: string, f: (v: number | null | undefined) => string = pct) => `${f(m[`${k}_before`])} → ${f(m[k])}`;
-    const wall = typeof r.wall_s === "number" ? (r.wall_s < 120 ? `${r.wall_s.toFixed(0)} s` : `${(r.wall_s / 60).toFixed(0)} min`) : "–";
+    const wall = wallTime(r.wall_s);
     tr.append(h("td", undefined, r.name), h("td", "num", arrow("heldout_accuracy")), h("td", "num", arrow("format_rate")),
       h("td", "num", arrow("pass_at_1")), h("td", "num", arrow("mean_completion_tokens", (v) => (typeof v === "number" ? v.toFixed(1) : "–"))), h("td", "num", wall));
     t.append(tr);
   }
   root.append(t);
-  const commands = h("ul");
-  for (const r of results.runs) {
-    const li = h("li", undefined, `${r.name}: `);
-    li.append(h("code", undefined, r.command));
-    commands.append(li);
-  }
-  root.append(h("p", "r1-note", "Made by:"), commands);
+  root.append(...madeBy(results.runs));
   const claims = (results.claims ?? []).filter((c): c is string => typeof c === "string");
   if (claims.length) {
     const ul = h("ul");

@@ -13,6 +13,7 @@ import { tokenStrip, type TokenStrip } from "../lib/viz/token-strip.js";
 import { fmt } from "../lib/viz/style.js";
 import type { Sample, SamplesView } from "../lib/harness/jobs/pretrain.js";
 import { h } from "../lib/viz/dom.js";
+import { wallTime } from "./recorded.js";
 
 const CSS = `
 .r1-pt-size td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -466,7 +467,7 @@ export function resultsPanel(results: RecordedResults): HTMLElement {
     const tr = h("tr");
     tr.dataset.run = r.name;
     const m = r.metrics ?? {};
-    const wall = typeof r.wall_s === "number" ? (r.wall_s < 120 ? `${r.wall_s.toFixed(0)} s` : `${(r.wall_s / 60).toFixed(0)} min`) : "";
+    const wall = wallTime(r.wall_s, "");
     tr.append(h("td", undefined, r.name), h("td", "num", num(m["val_loss"])), h("td", "num", num(m["unigram_val_loss"])),
       h("td", "num", num(m["heldout_accuracy"], true)), h("td", "num", typeof m["steps"] === "number" ? int(m["steps"]) : "–"),
       h("td", "num", typeof r.params === "number" ? int(r.params) : "–"), h("td", undefined, [r.backend, wall].filter(Boolean).join(" · ") || "–"));

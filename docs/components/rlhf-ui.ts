@@ -6,6 +6,7 @@ import type { MetricRecord } from "../lib/harness/jobs.js";
 import type { RlhfPhaseView } from "../lib/harness/jobs/rlhf.js";
 import { lineChart, type LineChart } from "../lib/viz/line-chart.js";
 import { h } from "../lib/viz/dom.js";
+import { madeBy, wallTime } from "./recorded.js";
 
 export interface RlhfRun {
   name: string;
@@ -175,19 +176,13 @@ export function rlhfResultsPanel(results: RlhfResults): HTMLElement {
     const tr = h("tr");
     tr.dataset.run = r.name;
     const arrow = (k: string, f: (v: number | null | undefined) => string) => (k in m ? `${f(m[`${k}_before`])} → ${f(m[k])}` : "–");
-    const wall = typeof r.wall_s === "number" ? (r.wall_s < 120 ? `${r.wall_s.toFixed(0)} s` : `${(r.wall_s / 60).toFixed(0)} min`) : "–";
+    const wall = wallTime(r.wall_s);
     tr.append(h("td", undefined, r.name), h("td", "num", arrow("gold_reward", f3)), h("td", "num", arrow("proxy_reward", f3)),
       h("td", "num", "kl" in m ? f3(m.kl) : "–"), h("td", "num", arrow("accuracy", pct)), h("td", "num", wall));
     t.append(tr);
   }
   root.append(t);
-  const commands = h("ul");
-  for (const r of results.runs) {
-    const li = h("li", undefined, `${r.name}: `);
-    li.append(h("code", undefined, r.command));
-    commands.append(li);
-  }
-  root.append(h("p", "r1-note", "Made by:"), commands);
+  root.append(...madeBy(results.runs));
   return root;
 }
 

@@ -9,6 +9,7 @@ import { padBatch } from "../lib/train/sft-data.js";
 import { tokenStrip } from "../lib/viz/token-strip.js";
 import { fmt } from "../lib/viz/style.js";
 import { h } from "../lib/viz/dom.js";
+import { wallTime } from "./recorded.js";
 
 const CSS = `
 .r1-sft-mask { display: flex; flex-wrap: wrap; gap: 2px; font-family: var(--monospace, monospace); font-size: 13px; line-height: 1; }
@@ -199,7 +200,7 @@ export function sftResultsPanel(results: SftResults): HTMLElement {
     const m = r.metrics;
     const box = h("div");
     box.dataset.run = r.name;
-    const wall = typeof r.wall_s === "number" ? (r.wall_s < 120 ? `${r.wall_s.toFixed(0)} s` : `${(r.wall_s / 60).toFixed(0)} min`) : "";
+    const wall = wallTime(r.wall_s, "");
     box.append(h("h4", undefined, `${r.name} · ${[r.backend, wall].filter(Boolean).join(" · ")}`));
     const t = h("table", "r1-table");
     const ks = Object.keys(m).flatMap((k) => (/^maj_at_(\d+)$/.exec(k)?.[1] ? [Number(/^maj_at_(\d+)$/.exec(k)![1])] : [])).filter((k) => k > 1);

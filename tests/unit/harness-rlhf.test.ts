@@ -85,6 +85,6 @@ test("timing only (the Run button's estimate): a slice of the pairs and 10 rewar
   // level 1 only: 160 train + 40 held-out prompts instead of 640 + 160; 10 reward-model steps instead of 40
   assert.equal(phases.filter((p) => p.phase === "pairs").at(-1)!.total, 200);
   assert.equal(phases.filter((p) => p.phase === "rm").at(-1)!.total, 10);
-  assert.equal(skipped.length, 1);
-  assert.ok(skipped[0]! > 0, `the skipped three quarters of the set-up take time: ${skipped[0]} ms`);
+  assert.equal(skipped.length, 2, "the rest of the set-up, then the held-out measurements to come");
+  assert.ok(skipped.every((ms) => ms > 0), `the skipped work takes time: ${skipped} ms`);
 });

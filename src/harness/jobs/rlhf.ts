@@ -116,7 +116,11 @@ async function* runRlhf(c: RlhfJobConfig, backend: Backend, context?: JobContext
       return { heldout_gold_reward: r.gold_reward, heldout_proxy_reward: r.proxy_reward!, heldout_kl: r.kl };
     };
     phase({ phase: "rl", done: 0, total: c.steps });
+    t = performance.now();
     context?.emit("start", await measure());
+    // the timed steps are plain RL steps: add the held-out measurements the run will make after them
+    const measurements = Math.floor(c.steps / c.evalEvery) + (c.steps % c.evalEvery === 0 ? 0 : 1);
+    context?.timing?.skipped((performance.now() - t) * measurements);
     while (!run.done) {
       const started = performance.now();
       const r = await run.next();
