@@ -127,7 +127,7 @@ export function createHarness(options: HarnessOptions): Harness {
     notice: view.showNotice,
     clearNotice: view.clearNotice,
     resume: (entry, backend) => {
-      if (backend) form.engineSelect.value = backend;
+      form.engineSelect.value = backend;
       form.setValues(entry.config);
       start("run", entry.runId);
     },

@@ -12,8 +12,8 @@ export interface PageSavesHooks {
   busy(): boolean;
   notice(kind: "info" | "error", text: string, ...actions: NoticeAction[]): void;
   clearNotice(): void;
-  /** put a saved run's settings into the form and continue it (on `backend`, if given) */
-  resume(entry: SavedRunEntry, backend?: BackendChoice): void;
+  /** put a saved run's settings into the form and continue it on `backend` */
+  resume(entry: SavedRunEntry, backend: BackendChoice): void;
   /** ask the running worker to save at its next step */
   requestSave(): void;
   /** the step of the current run's last save, for pages and tests (null: none) */
@@ -59,7 +59,9 @@ export function createPageSaves(job: JobDef, every: number, hooks: PageSavesHook
   async function resume(id: string, backend?: BackendChoice): Promise<void> {
     const entry = (await list()).find((e) => e.runId === id);
     if (!entry) { hooks.notice("error", "That saved run is gone (deleted in another tab?)."); return; }
-    hooks.resume(entry, backend);
+    // on the engine it was saved on, unless another is asked for (a lost GPU → the CPU engine):
+    // the same engine is what makes the resumed losses equal the uninterrupted run's
+    hooks.resume(entry, backend ?? entry.engine);
   }
   async function discard(id: string): Promise<void> {
     const root = await browserRunRoot();

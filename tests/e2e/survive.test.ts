@@ -1,6 +1,6 @@
 // Runs that survive (issue 17), in the browser:
 // - reload the Pretrain page mid-run, resume the saved run, and its losses equal an
-//   uninterrupted run's step by step (same engine: the CPU engine);
+//   uninterrupted run's step by step, on the CPU engine and on WebGPU;
 // - destroy the GPU device mid-run (WebGPU engine), and continue on the CPU engine
 //   from the last checkpoint;
 // - every lesson's harness inputs refuse bad values with a message beside the control,
@@ -35,15 +35,17 @@ async function stepTo(page: Page, k: number): Promise<void> {
 }
 
 describe("a page run survives a reload", () => {
-  test("reload the Pretrain page mid-run, resume, and the losses equal an uninterrupted run's step by step", { timeout: 300_000 }, async () => {
+  // on both engines: WebGPU here is Chromium's SwiftShader adapter when the machine has no GPU
+  for (const engine of ["cpu", "webgpu"] as const) test(`reload the Pretrain page mid-run, resume, and the losses equal an uninterrupted run's step by step (${engine})`, { timeout: 300_000 }, async () => {
     const { page, context, problems } = await openPage(site, "/pretrain");
     try {
       const h = page.locator(".r1h").first();
       await h.waitFor({ timeout: 30_000 });
       await h.locator("select[name=preset]").selectOption("ci");
-      await h.locator("select[name=engine]").selectOption("cpu");
+      await h.locator("select[name=engine]").selectOption(engine);
       await h.locator("button[data-action=run]").click();
       await waitAttr(page, "state", "done", 120_000);
+      assert.equal(await attr(page, "backend"), engine);
       const whole = await records(page);
       assert.equal(whole.length, 20);
       await h.locator("button[data-action=reset]").click();
@@ -55,12 +57,13 @@ describe("a page run survives a reload", () => {
       const offer = h.locator(".r1h-alert", { hasText: "was saved at step 6 of 20" });
       await offer.waitFor({ timeout: 30_000 });
       await h.locator(".r1h-saved li").first().waitFor({ state: "attached" });
-      assert.match((await h.locator(".r1h-saved").textContent()) ?? "", /step 6 of 20 · seed 1 · CPU engine · [\d.]+ (KB|MB)/);
+      assert.match((await h.locator(".r1h-saved").textContent()) ?? "", new RegExp(`step 6 of 20 · seed 1 · ${engine === "cpu" ? "CPU engine" : "WebGPU"} · [\\d.]+ (KB|MB)`));
       await screenshot(page, "pretrain-resume-offer");
       await offer.locator("button", { hasText: "Resume" }).click();
       await waitAttr(page, "state", "done", 120_000);
       const resumed = await records(page);
       assert.deepEqual(resumed.map((r) => r.step), whole.map((r) => r.step), "steps 1–6 redrawn from the save, 7–20 taken again");
+      assert.equal(await attr(page, "backend"), engine, "resumed on the engine it was saved on");
       assert.deepEqual(resumed, whole, "every record (loss, grad_norm, lr, val_loss) equals the uninterrupted run's");
       assert.equal(await h.locator("select[name=preset]").inputValue(), "ci", "the saved settings are back in the form");
       // a finished run is not offered again
