@@ -86,6 +86,9 @@ describe("landing page", () => {
         assert.equal(status, built.has(`/${slug}`) ? "ready" : "coming", slug);
         assert.equal(await li.locator("a").count(), status === "ready" ? 1 : 0, `${slug}: link only when built`);
       }
+      const ready = await page.locator("ol.r1-lessons li[data-status=ready]").count();
+      const intro = (await page.locator("main p").first().textContent()) ?? "";
+      assert.match(intro, n === ready ? /All 9 lessons are live: Engine, / : /\d of the 9 lessons are live today/, "the intro says which lessons are live");
       // the pipeline's report card is one click from the landing page (issue 14)
       assert.equal(await page.locator(".r1-report-link a[href='./distill#the-whole-recipe-a-report-card']").count(), built.has("/distill") ? 1 : 0);
       const links = await page.locator("svg.r1-pipeline a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
