@@ -3,7 +3,7 @@
 // (R1's Table 6 in miniature), and the report card of the recorded pipeline, with bar
 // charts. Everything shown is read from data/ files made by the CLI; nothing here trains.
 import type { AnswersView } from "../lib/harness/jobs/distill.js";
-import { VERDICTS, stepProblems, type Verdict } from "../lib/train/rejection.js";
+import { VERDICTS, stepProblems, type LevelAcceptance, type Verdict } from "../lib/train/rejection.js";
 import { si, type PipelineReport } from "../lib/train/report.js";
 import { h } from "../lib/viz/dom.js";
 
@@ -53,13 +53,6 @@ export interface TeacherSample {
   completion: string;
   tokens: number;
   verdict: Verdict;
-}
-
-export interface LevelAcceptance {
-  sampled: number;
-  kept: number;
-  acceptance_rate: number;
-  [verdict: string]: number;
 }
 
 export interface TeacherData {

@@ -15,7 +15,7 @@ import { PRETRAIN_PRESETS } from "../lib/train/presets.js";
 import { CHAT, DEFAULT_REWARD_WEIGHTS, generateProblems } from "../lib/tasks/index.js";
 import { lineChart } from "../lib/viz/line-chart.js";
 import { h } from "../lib/viz/dom.js";
-import { madeBy, wallTime } from "./recorded.js";
+import { beforeAfter, madeBy, runsTable } from "./recorded.js";
 
 const CSS = `
 .r1-grpo-viewer table { display: table; width: 100%; table-layout: auto; font-size: 13px; }
@@ -238,20 +238,12 @@ export function grpoResultsPanel(results: GrpoResults): HTMLElement {
     return root;
   }
   root.dataset.recorded = "yes";
-  const t = h("table", "r1-table");
-  const hr = h("tr");
-  for (const k of ["run", "held-out accuracy", "format", "pass@1", "completion tokens", "time"]) hr.append(h("th", undefined, k));
-  t.append(hr);
-  for (const r of results.runs) {
-    const m = r.metrics;
-    const tr = h("tr");
-    tr.dataset.run = r.name;
-    const arrow = (k: string, f: (v: number | null | undefined) => string = pct) => `${f(m[`${k}_before`])} → ${f(m[k])}`;
-    const wall = wallTime(r.wall_s);
-    tr.append(h("td", undefined, r.name), h("td", "num", arrow("heldout_accuracy")), h("td", "num", arrow("format_rate")),
-      h("td", "num", arrow("pass_at_1")), h("td", "num", arrow("mean_completion_tokens", (v) => (typeof v === "number" ? v.toFixed(1) : "–"))), h("td", "num", wall));
-    t.append(tr);
-  }
+  const t = runsTable(results.runs, [
+    { label: "held-out accuracy", cell: (m) => beforeAfter(m, "heldout_accuracy", pct) },
+    { label: "format", cell: (m) => beforeAfter(m, "format_rate", pct) },
+    { label: "pass@1", cell: (m) => beforeAfter(m, "pass_at_1", pct) },
+    { label: "completion tokens", cell: (m) => beforeAfter(m, "mean_completion_tokens", (v) => (typeof v === "number" ? v.toFixed(1) : "–")) },
+  ]);
   root.append(t);
   root.append(...madeBy(results.runs));
   const claims = (results.claims ?? []).filter((c): c is string => typeof c === "string");

@@ -18,3 +18,28 @@ export function madeBy(runs: readonly { name: string; command: string }[]): HTML
   }
   return [h("p", "r1-note", "Made by:"), commands];
 }
+
+type Metrics = Record<string, number | null | undefined>;
+type Format = (v: number | null | undefined) => string;
+
+/** "before → after" of a metric a run records as `key_before` and `key`; "–" when it has none. */
+export function beforeAfter(m: Metrics, key: string, f: Format): string {
+  return key in m ? `${f(m[`${key}_before`])} → ${f(m[key])}` : "–";
+}
+
+/** One row per run: its name, one cell per column, its wall time. */
+export function runsTable<R extends { name: string; metrics: Metrics; wall_s?: unknown }>(
+  runs: readonly R[], columns: readonly { label: string; cell(m: Metrics, run: R): string }[], cls = "r1-table",
+): HTMLElement {
+  const t = h("table", cls);
+  const hr = h("tr");
+  for (const k of ["run", ...columns.map((c) => c.label), "time"]) hr.append(h("th", undefined, k));
+  t.append(hr);
+  for (const r of runs) {
+    const tr = h("tr");
+    tr.dataset.run = r.name;
+    tr.append(h("td", undefined, r.name), ...columns.map((c) => h("td", "num", c.cell(r.metrics, r))), h("td", "num", wallTime(r.wall_s)));
+    t.append(tr);
+  }
+  return t;
+}

@@ -6,7 +6,7 @@ import type { MetricRecord } from "../lib/harness/jobs.js";
 import type { RlhfPhaseView } from "../lib/harness/jobs/rlhf.js";
 import { lineChart, type LineChart } from "../lib/viz/line-chart.js";
 import { h } from "../lib/viz/dom.js";
-import { madeBy, wallTime } from "./recorded.js";
+import { beforeAfter, madeBy, runsTable } from "./recorded.js";
 
 export interface RlhfRun {
   name: string;
@@ -167,20 +167,12 @@ export function rlhfResultsPanel(results: RlhfResults): HTMLElement {
   const root = h("div", "r1-panel r1-rlhf-results");
   if (results.missing || !Array.isArray(results.runs)) return missing(root, "runs");
   root.dataset.recorded = "yes";
-  const t = h("table", "r1-table r1-rlhf-table");
-  const hr = h("tr");
-  for (const k of ["run", "gold reward", "proxy reward", "KL (nats)", "accuracy", "time"]) hr.append(h("th", undefined, k));
-  t.append(hr);
-  for (const r of results.runs) {
-    const m = r.metrics;
-    const tr = h("tr");
-    tr.dataset.run = r.name;
-    const arrow = (k: string, f: (v: number | null | undefined) => string) => (k in m ? `${f(m[`${k}_before`])} → ${f(m[k])}` : "–");
-    const wall = wallTime(r.wall_s);
-    tr.append(h("td", undefined, r.name), h("td", "num", arrow("gold_reward", f3)), h("td", "num", arrow("proxy_reward", f3)),
-      h("td", "num", "kl" in m ? f3(m.kl) : "–"), h("td", "num", arrow("accuracy", pct)), h("td", "num", wall));
-    t.append(tr);
-  }
+  const t = runsTable(results.runs, [
+    { label: "gold reward", cell: (m) => beforeAfter(m, "gold_reward", f3) },
+    { label: "proxy reward", cell: (m) => beforeAfter(m, "proxy_reward", f3) },
+    { label: "KL (nats)", cell: (m) => f3(m.kl) },
+    { label: "accuracy", cell: (m) => beforeAfter(m, "accuracy", pct) },
+  ], "r1-table r1-rlhf-table");
   root.append(t);
   root.append(...madeBy(results.runs));
   return root;

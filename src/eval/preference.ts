@@ -7,6 +7,7 @@
 //                 KL that Gao et al. (2022) plot gold and proxy reward against
 // Replies are sampled at temperature 1 (the distribution RL optimised), seeded.
 
+import { mean } from "./metrics.js";
 import type { GPT } from "../nn/gpt.js";
 import type { SequenceReward } from "../rl/groups.js";
 import { sequenceLogProbs } from "../rl/preference.js";
@@ -65,9 +66,6 @@ export async function policyReport(policy: GPT, reference: GPT, problems: readon
   };
 }
 
-function mean(xs: readonly number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
-}
 
 /**
  * The gold reward a run had when its KL from the start first reached `kl`, read off

@@ -5,6 +5,7 @@
 // frozen reference (the SFT model, constants), and minimises
 //   −log σ(β·log π_θ(y_w)/π_ref(y_w) − β·log π_θ(y_l)/π_ref(y_l))    (src/rl/preference.ts)
 
+import { mean } from "../eval/metrics.js";
 import type { TensorMap } from "../io/safetensors.js";
 import { GPT, type GPTConfig } from "../nn/gpt.js";
 import { AdamW } from "../optim/adamw.js";
@@ -110,6 +111,3 @@ export class DpoRun {
   }
 }
 
-function mean(xs: readonly number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
-}

@@ -16,6 +16,7 @@
 // tests drive it; each record it returns is a line of metrics.jsonl, with TRL's
 // GRPOTrainer names where TRL logs the same quantity.
 
+import { mean } from "../eval/metrics.js";
 import { greedyScores, sampleGraded, type StyledSampling } from "../eval/styled.js";
 import { evalProblems } from "../eval/evaluate.js";
 import type { TensorMap } from "../io/safetensors.js";
@@ -316,6 +317,3 @@ export class GrpoRun {
   }
 }
 
-function mean(xs: readonly number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
-}

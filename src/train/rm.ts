@@ -10,6 +10,7 @@
 //                 rate at which a was in fact preferred in each bin: a calibrated
 //                 model's points lie on the diagonal.
 
+import { mean } from "../eval/metrics.js";
 import type { TensorMap } from "../io/safetensors.js";
 import type { GPTConfig } from "../nn/gpt.js";
 import { RewardModel, packSequences } from "../nn/reward-model.js";
@@ -180,6 +181,3 @@ export function calibrationBins(margins: readonly number[], bins: number, seed: 
   return sums.map((s) => ({ predicted: s.count ? s.p / s.count : NaN, observed: s.count ? s.won / s.count : NaN, count: s.count }));
 }
 
-function mean(xs: readonly number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
-}
